@@ -1,0 +1,1 @@
+"""IR -> node positions and edge routes. Pure functions, no Qt."""

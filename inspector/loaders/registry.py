@@ -1,0 +1,129 @@
+"""The loader registry: candidates by extension or magic bytes, tried in priority order.
+
+Each format registers a `LoaderSpec`. `sniff(head, path)` looks at the first 4 KB and says
+whether the file could be this format; `load(path, task)` builds the IR or raises
+`ModelLoadError` with one clear sentence. Anything else a loader raises is turned into a
+`ModelLoadError` too, so callers never see a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspector.ir import Model
+from inspector.progress import NO_TASK, Cancelled, Task
+
+HEAD_BYTES = 4096
+
+
+class ModelLoadError(Exception):
+    """A model file could not be opened; the message is one clear sentence for the user."""
+
+
+class UnsupportedFileError(ModelLoadError):
+    """No loader accepts the file; the message says what each candidate objected."""
+
+
+@dataclass(frozen=True)
+class LoaderSpec:
+    """A format: its name, file extensions (lower case, with dot), a sniff on the file's
+    first 4 KB, the load function, and a priority (higher is tried first)."""
+
+    name: str
+    extensions: tuple[str, ...]
+    sniff: Callable[[bytes, Path], bool]
+    load: Callable[[Path, Task], Model]
+    priority: int = 0
+
+
+_LOADERS: list[LoaderSpec] = []
+# Modules that register loaders on import; imported on first use so start-up stays fast.
+_BUILTIN_MODULES = ("inspector.loaders.onnx_loader", "inspector.loaders.keras_loader")
+_builtins_loaded = False
+
+
+def register(spec: LoaderSpec) -> LoaderSpec:
+    """Add a loader (replacing one of the same name)."""
+    _LOADERS[:] = [s for s in _LOADERS if s.name != spec.name]
+    _LOADERS.append(spec)
+    return spec
+
+
+def loaders() -> list[LoaderSpec]:
+    """Every registered loader, highest priority first."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for mod in _BUILTIN_MODULES:
+            try:
+                importlib.import_module(mod)
+            except ImportError:  # a format whose module is missing is simply not offered
+                pass
+    return sorted(_LOADERS, key=lambda s: -s.priority)
+
+
+def model_extensions() -> tuple[str, ...]:
+    """Every extension some loader claims (for file dialogs and folder drops)."""
+    return tuple(sorted({e for s in loaders() for e in s.extensions}))
+
+
+def load_model(path: str | os.PathLike[str], task: Task = NO_TASK) -> Model:
+    """Open `path` with the first loader that accepts it.
+
+    Raises `ModelLoadError` (or `UnsupportedFileError`) with a one-line message; `Cancelled`
+    passes through when the task was cancelled.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ModelLoadError(f"{p}: no such file")
+    if p.is_dir():
+        raise ModelLoadError(f"{p}: is a folder, not a model file")
+    try:
+        with p.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+    except OSError as e:
+        raise ModelLoadError(f"{p}: cannot be read ({e.strerror or e})") from None
+    if not head:
+        raise UnsupportedFileError(f"{p.name}: the file is empty")
+
+    ext = p.suffix.lower()
+    specs = loaders()
+    by_ext = [s for s in specs if ext in s.extensions]
+    by_magic = [s for s in specs if s not in by_ext and _safe_sniff(s, head, p)]
+    # A loader claimed by extension whose magic bytes disagree goes after any that sniff true.
+    ext_ok = [s for s in by_ext if _safe_sniff(s, head, p)]
+    ext_bad = [s for s in by_ext if s not in ext_ok]
+    candidates = ext_ok + by_magic + ext_bad
+    if not candidates:
+        known = ", ".join(model_extensions())
+        raise UnsupportedFileError(
+            f"{p.name}: not a model file this app can open (it reads {known})"
+        )
+    errors: list[str] = []
+    for spec in candidates:
+        try:
+            return spec.load(p, task)
+        except Cancelled:
+            raise
+        except ModelLoadError as e:
+            errors.append(str(e))
+        except MemoryError:
+            errors.append(f"{p.name}: not enough memory to open it as {spec.name}")
+        except RecursionError:
+            errors.append(f"{p.name}: nested too deeply to open as {spec.name}")
+        except Exception as e:  # noqa: BLE001 - a loader bug must not become a traceback
+            errors.append(f"{p.name}: not a valid {spec.name} file ({type(e).__name__}: {e})")
+    if len(errors) == 1:
+        raise UnsupportedFileError(errors[0])
+    raise UnsupportedFileError(errors[0] + "; " + "; ".join(e.split(": ", 1)[-1] for e in errors[1:]))
+
+
+def _safe_sniff(spec: LoaderSpec, head: bytes, path: Path) -> bool:
+    try:
+        return bool(spec.sniff(head, path))
+    except Exception:  # noqa: BLE001
+        return False

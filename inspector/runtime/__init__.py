@@ -1,0 +1,2 @@
+"""Running models: onnxruntime sessions exposing every intermediate value, input makers,
+Keras -> ONNX conversion (the `convert` extra) and gradients. No Qt here."""
