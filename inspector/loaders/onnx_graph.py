@@ -1,0 +1,363 @@
+"""GraphProto/FunctionProto -> ir.Graph: nodes, values, weights, subgraphs and function links."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Mapping
+from functools import lru_cache
+
+import onnx
+from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto, TypeProto
+
+from inspector.ir import Attribute, Graph, Node, Tensor, Value, Weight, category_of
+from inspector.loaders.onnx_tensors import (
+    ExternalData,
+    constant_tensor,
+    sparse_from_proto,
+    tensor_from_proto,
+)
+from inspector.loaders.onnx_types import is_known, type_name, type_shape
+from inspector.progress import Task
+
+FunctionKey = tuple[str, str, str]  # (domain, name, overload)
+
+
+@lru_cache(maxsize=4096)
+def formal_inputs(op_type: str, domain: str, opset: int | None) -> tuple[tuple[str, bool], ...]:
+    """(formal input name, is variadic) for an op from its onnx schema; () when unknown."""
+    try:
+        if opset is None:
+            schema = onnx.defs.get_schema(op_type, domain)
+        else:
+            schema = onnx.defs.get_schema(op_type, opset, domain)
+    except Exception:  # noqa: BLE001 - SchemaError for unknown ops, custom domains
+        return ()
+    variadic = onnx.defs.OpSchema.FormalParameterOption.Variadic
+    return tuple((p.name, p.option == variadic) for p in schema.inputs)
+
+
+def group_of(name: str) -> tuple[str, ...]:
+    """Name scopes of a node name: "/encoder/layer.0/attention/MatMul" -> the first three."""
+    if "/" not in name:
+        return ()
+    parts = [p for p in name.split("/") if p]
+    return tuple(parts[:-1])
+
+
+def _domain_key(domain: str) -> str:
+    return "" if domain in ("", "ai.onnx") else domain
+
+
+class GraphBuilder:
+    """Builds IR graphs for one model; shares its external-data checker, opsets and functions."""
+
+    def __init__(self, ext: ExternalData, task: Task, total_nodes: int = 0) -> None:
+        self.ext = ext
+        self.task = task
+        self.total_nodes = max(total_nodes, 1)
+        self.done = 0
+        self.functions: dict[FunctionKey, Graph] = {}
+        self.function_protos: dict[FunctionKey, FunctionProto] = {}
+
+    # -- functions ---------------------------------------------------------------------------
+
+    def build_functions(self, protos: list[FunctionProto], opsets: Mapping[str, int]) -> list[Graph]:
+        """One Graph per model-local function, callees built before callers."""
+        for fp in protos:
+            self.function_protos[(fp.domain, fp.name, getattr(fp, "overload", ""))] = fp
+        building: set[FunctionKey] = set()
+        order: list[Graph] = []
+
+        def build(key: FunctionKey) -> Graph | None:
+            if key in self.functions:
+                return self.functions[key]
+            if key in building:  # a recursive function: link nothing rather than loop
+                return None
+            building.add(key)
+            fp = self.function_protos[key]
+            for n in fp.node:
+                callee = (n.domain, n.op_type, getattr(n, "overload", ""))
+                if callee in self.function_protos:
+                    build(callee)
+            f_opsets = {_domain_key(o.domain): o.version for o in fp.opset_import} or dict(opsets)
+            types = {vi.name: vi.type for vi in getattr(fp, "value_info", [])}
+            g = self._graph(
+                name=f"{fp.domain}.{fp.name}" if fp.domain else fp.name,
+                nodes=list(fp.node),
+                inputs=list(fp.input),
+                outputs=list(fp.output),
+                initializers={},
+                types=types,
+                typed_nodes=None,
+                scope={},
+                opsets=f_opsets,
+                doc=fp.doc_string,
+            )
+            self.functions[key] = g
+            order.append(g)
+            return g
+
+        for key in list(self.function_protos):
+            build(key)
+        return order
+
+    # -- graphs ------------------------------------------------------------------------------
+
+    def graph(
+        self,
+        gp: GraphProto,
+        opsets: Mapping[str, int],
+        typed: GraphProto | None = None,
+        outer: Mapping[str, Tensor] | None = None,
+    ) -> Graph:
+        """The IR of `gp`; `typed` is its shape-inferred twin, `outer` the enclosing weights."""
+        inits: dict[str, Tensor] = {}
+        for tp in gp.initializer:
+            inits[tp.name] = tensor_from_proto(tp, self.ext)
+        for sp in gp.sparse_initializer:
+            inits[sp.values.name] = sparse_from_proto(sp, self.ext)
+        types = _declared_types(gp)
+        if typed is not None:
+            for name, tp in _declared_types(typed).items():
+                if name not in types or _better(tp, types[name]):
+                    types[name] = tp
+        inputs = [vi.name for vi in gp.input if vi.name not in inits]
+        return self._graph(
+            name=gp.name,
+            nodes=list(gp.node),
+            inputs=inputs,
+            outputs=[vi.name for vi in gp.output],
+            initializers=inits,
+            types=types,
+            typed_nodes=list(typed.node) if typed is not None and len(typed.node) == len(gp.node) else None,
+            scope=ChainMap(inits, outer) if outer else inits,
+            opsets=opsets,
+            doc=gp.doc_string,
+        )
+
+    def _graph(
+        self,
+        name: str,
+        nodes: list[NodeProto],
+        inputs: list[str],
+        outputs: list[str],
+        initializers: dict[str, Tensor],
+        types: dict[str, TypeProto],
+        typed_nodes: list[NodeProto] | None,
+        scope: Mapping[str, Tensor],
+        opsets: Mapping[str, int],
+        doc: str,
+    ) -> Graph:
+        constants: dict[str, Tensor] = {}
+        for np_ in nodes:
+            if np_.op_type == "Constant" and _domain_key(np_.domain) == "" and np_.output:
+                t = constant_tensor(np_, self.ext)
+                if t is not None:
+                    constants[np_.output[0]] = t
+        weights_scope: Mapping[str, Tensor] = ChainMap(constants, scope) if constants else scope
+
+        values: dict[str, Value] = {}
+
+        def add_value(vname: str) -> None:
+            if not vname or vname in values:
+                return
+            tp = types.get(vname)
+            if tp is not None and is_known(tp):
+                values[vname] = Value(vname, type_shape(tp), type_name(tp))
+            elif vname in constants:
+                c = constants[vname]
+                values[vname] = Value(vname, c.shape, c.dtype)
+            else:
+                values[vname] = Value(vname)
+
+        for n in inputs:
+            add_value(n)
+        # Names produced here (inputs, node outputs) shadow outer weights of the same name.
+        local = set(inputs) | {o for n in nodes for o in n.output if o and o not in constants}
+        reserved = {n.name for n in nodes if n.name}
+        used: set[str] = set()
+        out_nodes: list[Node] = []
+        for i, np_ in enumerate(nodes):
+            nname = np_.name
+            if not nname or nname in used:
+                nname = f"{np_.op_type}_{i}"
+                while nname in used or nname in reserved:
+                    nname += "_"
+            used.add(nname)
+            typed_node = typed_nodes[i] if typed_nodes is not None else None
+            out_nodes.append(self._node(np_, nname, typed_node, weights_scope, constants, opsets, local))
+            for o in np_.output:
+                add_value(o)
+            self.done += 1
+            if self.done % 2000 == 0:
+                self.task.report(0.3 + 0.65 * min(1.0, self.done / self.total_nodes), "Reading nodes")
+        for n in outputs:
+            add_value(n)
+        return Graph(
+            name=name,
+            nodes=tuple(out_nodes),
+            values=values,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            initializers=initializers,
+            doc=doc,
+        )
+
+    def _node(
+        self,
+        np_: NodeProto,
+        name: str,
+        typed: NodeProto | None,
+        scope: Mapping[str, Tensor],
+        constants: Mapping[str, Tensor],
+        opsets: Mapping[str, int],
+        local: set[str],
+    ) -> Node:
+        domain = np_.domain
+        is_constant = np_.op_type == "Constant" and _domain_key(domain) == ""
+        fkey = (domain, np_.op_type, getattr(np_, "overload", ""))
+        function = self.functions.get(fkey)
+        typed_attrs = {a.name: a for a in typed.attribute} if typed is not None else {}
+        attributes: list[Attribute] = []
+        subgraphs: list[tuple[str, Graph]] = []
+        for a in np_.attribute:
+            value = self._attr_value(a, typed_attrs.get(a.name), scope, opsets, subgraphs)
+            if is_constant and np_.output and np_.output[0] in constants and a.name.startswith(
+                ("value", "sparse_value")
+            ):
+                value = constants[np_.output[0]]
+            attributes.append(Attribute(a.name, value, _attr_type(a)))
+        if function is not None:
+            subgraphs.append(("function", function))
+
+        weights: list[Weight] = []
+        data_inputs: list[str] = []
+        if is_constant:
+            if np_.output and np_.output[0] in constants:
+                weights.append(Weight("value", constants[np_.output[0]]))
+        else:
+            formal: tuple[tuple[str, bool], ...] | None = None
+            for pos, inp in enumerate(np_.input):
+                if not inp:
+                    continue
+                tensor = None if inp in local else scope.get(inp)
+                if tensor is None:
+                    data_inputs.append(inp)
+                    continue
+                if formal is None:
+                    if function is not None:
+                        fp = self.function_protos[fkey]
+                        formal = tuple((n, False) for n in fp.input)
+                    else:
+                        formal = formal_inputs(np_.op_type, _domain_key(domain), opsets.get(_domain_key(domain)))
+                role = _role(formal, pos, inp)
+                taken = {w.name for w in weights}
+                if role in taken:
+                    role = f"{role}_{pos}"
+                weights.append(Weight(role, tensor))
+        return Node(
+            name=name,
+            op_type=np_.op_type,
+            category=category_of(np_.op_type, "onnx", domain),
+            domain=domain,
+            inputs=tuple(data_inputs),
+            outputs=tuple(np_.output),
+            attributes=tuple(attributes),
+            weights=tuple(weights),
+            input_names=tuple(np_.input),
+            group=group_of(np_.name),
+            subgraphs=tuple(subgraphs),
+            doc=np_.doc_string,
+        )
+
+    def _attr_value(
+        self,
+        a: AttributeProto,
+        typed: AttributeProto | None,
+        scope: Mapping[str, Tensor],
+        opsets: Mapping[str, int],
+        subgraphs: list[tuple[str, Graph]],
+    ) -> object:
+        t = a.type
+        if a.ref_attr_name:  # inside a function: the caller's attribute of that name
+            return f"${a.ref_attr_name}"
+        if t == AttributeProto.FLOAT:
+            return float(a.f)
+        if t == AttributeProto.INT:
+            return int(a.i)
+        if t == AttributeProto.STRING:
+            return _text(a.s)
+        if t == AttributeProto.TENSOR:
+            return tensor_from_proto(a.t, self.ext, kind="constant")
+        if t == AttributeProto.SPARSE_TENSOR:
+            return sparse_from_proto(a.sparse_tensor, self.ext)
+        if t == AttributeProto.GRAPH:
+            g = self.graph(a.g, opsets, typed.g if typed is not None else None, scope)
+            subgraphs.append((a.name, g))
+            return g
+        if t == AttributeProto.TYPE_PROTO:
+            return type_name(a.tp)
+        if t == AttributeProto.FLOATS:
+            return [float(x) for x in a.floats]
+        if t == AttributeProto.INTS:
+            return [int(x) for x in a.ints]
+        if t == AttributeProto.STRINGS:
+            return [_text(s) for s in a.strings]
+        if t == AttributeProto.TENSORS:
+            return [tensor_from_proto(x, self.ext, kind="constant") for x in a.tensors]
+        if t == AttributeProto.SPARSE_TENSORS:
+            return [sparse_from_proto(x, self.ext) for x in a.sparse_tensors]
+        if t == AttributeProto.GRAPHS:
+            typed_gs = list(typed.graphs) if typed is not None and len(typed.graphs) == len(a.graphs) else None
+            gs = []
+            for k, gp in enumerate(a.graphs):
+                g = self.graph(gp, opsets, typed_gs[k] if typed_gs else None, scope)
+                subgraphs.append((f"{a.name}[{k}]", g))
+                gs.append(g)
+            return gs
+        if t == AttributeProto.TYPE_PROTOS:
+            return [type_name(x) for x in a.type_protos]
+        return None
+
+
+def _role(formal: tuple[tuple[str, bool], ...], pos: int, tensor_name: str) -> str:
+    """The schema's name for input `pos` ("W", "B"), indexed for variadic inputs."""
+    if not formal:
+        return tensor_name
+    last = len(formal) - 1
+    name, variadic = formal[min(pos, last)]
+    if variadic and pos >= last:
+        return f"{name}_{pos - last}"
+    return name if pos <= last else tensor_name
+
+
+def _attr_type(a: AttributeProto) -> str:
+    try:
+        return AttributeProto.AttributeType.Name(a.type).lower()
+    except ValueError:
+        return "undefined"
+
+
+def _text(b: bytes) -> str | bytes:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return b
+
+
+def _declared_types(gp: GraphProto) -> dict[str, TypeProto]:
+    types: dict[str, TypeProto] = {}
+    for seq in (gp.input, gp.value_info, gp.output):
+        for vi in seq:
+            if vi.name and (vi.name not in types or _better(vi.type, types[vi.name])):
+                types[vi.name] = vi.type
+    return types
+
+
+def _better(new: TypeProto, old: TypeProto) -> bool:
+    """True when `new` says more than `old` (a type where there was none, or a shape)."""
+    if not is_known(old):
+        return is_known(new)
+    if type_shape(old) is None and type_shape(new) is not None:
+        return type_name(new) == type_name(old) or type_name(old) is None
+    return False
