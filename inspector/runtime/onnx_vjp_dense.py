@@ -24,11 +24,11 @@ def _matmul(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     # numpy/ONNX promote 1-D operands to matrices; undo that around the batch product.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
-    g2 = g
-    if a.ndim == 1:
-        g2 = np.expand_dims(g2, -2)
+    g2 = np.asarray(g)
     if b.ndim == 1:
-        g2 = np.expand_dims(g2, -1)
+        g2 = g2[..., None]
+    if a.ndim == 1:
+        g2 = g2[..., None, :]
     da = g2 @ np.swapaxes(b2, -1, -2)
     db = np.swapaxes(a2, -1, -2) @ g2
     da = unbroadcast(da, a2.shape).reshape(a.shape)
