@@ -68,7 +68,8 @@ def sniff(head: bytes, path: Path | None = None) -> bool:
                 i += length  # a field running past the head is fine: the head is only 4 KB
         except ValueError:
             break
-    return ir_ok or (7 in seen and bool(seen & {2, 8}))
+    # ir_version plus one more field (producer, opset, graph): a lone varint proves nothing.
+    return (ir_ok and len(seen) >= 2) or (7 in seen and bool(seen & {2, 8}))
 
 
 def _fail(path: Path, message: str) -> ModelLoadError:
