@@ -227,6 +227,8 @@ class GraphBuilder:
             ):
                 value = constants[np_.output[0]]
             attributes.append(Attribute(a.name, value, _attr_type(a)))
+        if len(subgraphs) > 1:  # helper.make_node sorts attributes; show "then" before "else"
+            subgraphs.sort(key=lambda kv: {"then_branch": 0, "else_branch": 1}.get(kv[0], 2))
         if function is not None:
             subgraphs.append(("function", function))
 
