@@ -1,0 +1,269 @@
+"""Keras weights from HDF5, found by layer and loaded lazily (h5py and numpy only).
+
+Two layouts (see NOTES.md): Keras 3 `model.weights.h5` inside a `.keras` zip stores a layer's
+variables at `layers/<snake_case(class)>[_N]/vars/<i>` with the layer name in the `vars`
+group's `name` attribute and no variable names; legacy `.h5` stores them under
+`model_weights/<layer>/` listed by the `weight_names` attribute, in `layer.weights` order.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from inspector.ir import Tensor, Weight
+from inspector.loaders.registry import ModelLoadError
+
+Opener = Callable[[], AbstractContextManager[h5py.Group]]
+
+
+def h5_opener(path: Path) -> Opener:
+    """Open a plain HDF5 file for reading."""
+
+    @contextmanager
+    def opener() -> Iterator[h5py.Group]:
+        with h5py.File(path, "r") as f:
+            yield f
+
+    return opener
+
+
+def zip_h5_opener(path: Path, member: str) -> Opener:
+    """Open an HDF5 member of a zip without extracting it (h5py reads the file object)."""
+
+    @contextmanager
+    def opener() -> Iterator[h5py.Group]:
+        with zipfile.ZipFile(path) as zf, zf.open(member) as raw, h5py.File(raw, "r") as f:
+            yield f
+
+    return opener
+
+
+def _reader(opener: Opener, h5path: str, where: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        try:
+            with opener() as f:
+                ds = f[h5path]
+                if not isinstance(ds, h5py.Dataset):
+                    raise ModelLoadError(f"{where}: {h5path} is not a weight array")
+                return np.asarray(ds[()])
+        except ModelLoadError:
+            raise
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as e:
+            raise ModelLoadError(f"{where}: weight {h5path} cannot be read ({e})") from None
+
+    return load
+
+
+def _bias(cfg: dict[str, Any]) -> list[str]:
+    return ["bias"] if cfg.get("use_bias", True) else []
+
+
+def own_var_names(cls: str, cfg: dict[str, Any]) -> list[str] | None:
+    """Keras variable names a layer class creates itself, in creation order, or None."""
+    if cls in ("Dense", "EinsumDense") or re.fullmatch(r"Conv[123]D(Transpose)?", cls):
+        if cls == "EinsumDense":
+            return ["kernel"] + (["bias"] if cfg.get("bias_axes") else [])
+        return ["kernel", *_bias(cfg)]
+    if cls.startswith("DepthwiseConv"):
+        return ["depthwise_kernel", *_bias(cfg)]
+    if cls.startswith("SeparableConv"):
+        return ["depthwise_kernel", "pointwise_kernel", *_bias(cfg)]
+    if cls in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"):
+        return ["kernel", "recurrent_kernel", *_bias(cfg)]
+    scale = ["gamma"] if cfg.get("scale", True) else []
+    center = ["beta"] if cfg.get("center", True) else []
+    if cls == "BatchNormalization":
+        return [*scale, *center, "moving_mean", "moving_variance"]
+    if cls in ("LayerNormalization", "GroupNormalization"):
+        return [*scale, *center]
+    return {"Embedding": ["embeddings"], "PReLU": ["alpha"]}.get(cls)
+
+
+def _sub_layer(cls: str, cfg: dict[str, Any], sub: str) -> tuple[str, dict[str, Any]] | None:
+    """The class and config of sub-layer group `sub` of a wrapper layer, when known."""
+    if sub == "cell":
+        return cls, cfg
+    if cls == "Bidirectional" and sub in ("forward_layer", "backward_layer"):
+        inner = cfg.get("backward_layer") if sub == "backward_layer" else None
+        inner = inner or cfg.get("layer") or {}
+        return inner.get("class_name", ""), inner.get("config", {})
+    if cls == "TimeDistributed" and sub == "layer":
+        inner = cfg.get("layer") or {}
+        return inner.get("class_name", ""), inner.get("config", {})
+    if cls == "MultiHeadAttention" and sub.endswith("_dense"):
+        return "EinsumDense", {"bias_axes": "x" if cfg.get("use_bias", True) else None}
+    return None
+
+
+# Sub-layer order in `layer.weights` where it differs from the alphabetical storage order.
+_SUB_ORDER = {
+    "Bidirectional": ["forward_layer", "backward_layer"],
+    "MultiHeadAttention": ["query_dense", "key_dense", "value_dense", "output_dense"],
+}
+
+
+_ROLES = {"query_dense": "query", "key_dense": "key", "value_dense": "value",
+          "output_dense": "attention_output", "forward_layer": "forward", "backward_layer": "backward"}
+
+
+def _role(segment: str) -> str:
+    """One name for a sub-layer in both layouts (`.keras` group name vs legacy layer name)."""
+    for side in ("forward", "backward"):
+        if segment.startswith(side + "_"):
+            return side
+    return _ROLES.get(segment, segment)
+
+
+def _dedupe(entries: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(name, prefix, path) -> (name, path): names stay bare unless two would clash."""
+    names = [n for n, _, _ in entries]
+    out = []
+    for name, prefix, path in entries:
+        if names.count(name) > 1 and prefix:
+            name = "/".join(_role(s) for s in prefix.split("/")) + "/" + name
+        out.append((name, path))
+    return out
+
+
+class Keras3Weights:
+    """Weights of a `.keras` zip's `model.weights.h5`, addressed by container and layer name."""
+
+    def __init__(self, opener: Opener, where: str) -> None:
+        self._opener = opener
+        self._where = where
+        self._groups: dict[str, dict[str, str]] = {}
+        self._meta: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._kids: dict[str, set[str]] = {}  # group path -> names of its sub-groups/datasets
+        with opener() as f:
+            f.visititems(self._visit)
+
+    def _visit(self, name: str, obj: Any) -> None:
+        parent, _, base = name.rpartition("/")
+        self._kids.setdefault(parent, set()).add(base)
+        if isinstance(obj, h5py.Dataset):
+            self._meta[name] = (tuple(int(d) for d in obj.shape), str(obj.dtype))
+        elif name.endswith("/vars") or name == "vars":
+            layer_group = name[: -len("/vars")] if "/" in name else ""
+            container, _, _ = layer_group.rpartition("/")
+            label = obj.attrs.get("name")
+            if isinstance(label, bytes):
+                label = label.decode("utf-8", "replace")
+            if isinstance(label, str):
+                self._groups.setdefault(container, {}).setdefault(label, layer_group)
+
+    def root(self) -> str:
+        """The container scope of the top-level model."""
+        return "layers"
+
+    def child(self, scope: str, layer: str) -> str:
+        """The container scope of nested model `layer`."""
+        group = self._groups.get(scope, {}).get(layer)
+        return f"{group}/layers" if group else f"{scope}/?{layer}/layers"
+
+    def weights(self, scope: str, layer: str, cls: str, cfg: dict[str, Any]) -> list[Weight]:
+        """The layer's weights in `layer.weights` order."""
+        group = self._groups.get(scope, {}).get(layer)
+        if group is None:
+            return []
+        entries = self._collect(group, cls, cfg, "")
+        return [self._weight(layer, name, path) for name, path in _dedupe(entries)]
+
+    def _collect(self, group: str, cls: str, cfg: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
+        own = [
+            f"{group}/vars/{k}"
+            for k in sorted(self._kids.get(f"{group}/vars", ()), key=lambda k: (len(k), k))
+            if f"{group}/vars/{k}" in self._meta
+        ]
+        names = own_var_names(cls, cfg)
+        if names is None or len(names) != len(own):
+            names = [f"var_{i}" for i in range(len(own))]
+        out = [(n, prefix, p) for n, p in zip(names, own, strict=True)]
+        subs = sorted(self._kids.get(group, set()) - {"vars", "layers"})
+        order = _SUB_ORDER.get(cls, [])
+        subs.sort(key=lambda s: order.index(s) if s in order else len(order))
+        for sub in subs:
+            inner = _sub_layer(cls, cfg, sub) or ("", {})
+            sub_prefix = prefix if sub == "cell" else "/".join(x for x in (prefix, sub) if x)
+            out += self._collect(f"{group}/{sub}", inner[0], inner[1], sub_prefix)
+        return out
+
+    def _weight(self, layer: str, name: str, path: str) -> Weight:
+        shape, dtype = self._meta[path]
+        tensor = Tensor(
+            name=f"{layer}/{name}", shape=shape, dtype=dtype,
+            loader=_reader(self._opener, path, self._where), kind="keras", location=path,
+        )
+        return Weight(name=name, tensor=tensor)
+
+
+def _strs(values: Any) -> list[str]:
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
+
+
+class LegacyWeights:
+    """Weights of a legacy `.h5` model: `model_weights/<layer>/` listed by `weight_names`.
+
+    A nested model's group holds every inner layer's weights; they are told apart by the
+    inner layer name appearing as a segment of the weight name.
+    """
+
+    def __init__(self, opener: Opener, where: str) -> None:
+        self._opener = opener
+        self._where = where
+        self._lists: dict[str, list[tuple[str, tuple[int, ...], str]]] = {}
+        with opener() as f:
+            root = f["model_weights"] if "model_weights" in f else f
+            for key in root:
+                grp = root[key]
+                if not isinstance(grp, h5py.Group):
+                    continue
+                items = []
+                for wn in _strs(grp.attrs.get("weight_names", [])):
+                    ds = grp.get(wn)
+                    if isinstance(ds, h5py.Dataset):
+                        items.append((wn, tuple(int(d) for d in ds.shape), str(ds.dtype)))
+                self._lists[key] = items
+            self._prefix = "model_weights/" if "model_weights" in f else ""
+
+    def root(self) -> str:
+        """The scope of the top-level model."""
+        return ""
+
+    def child(self, scope: str, layer: str) -> str:
+        """Inner layers of a nested model all live in its top-level group."""
+        return scope or layer
+
+    def weights(self, scope: str, layer: str, cls: str, cfg: dict[str, Any]) -> list[Weight]:
+        """The layer's weights in `weight_names` order."""
+        if scope:
+            items = [it for it in self._lists.get(scope, []) if layer in it[0].split("/")[:-1]]
+            group = scope
+        else:
+            items = self._lists.get(layer, [])
+            group = layer
+        entries = []
+        for wn, _, _ in items:
+            segs = [s.split(":")[0] for s in wn.split("/")]
+            if layer in segs[:-1]:
+                segs = segs[segs.index(layer) + 1 :]
+            segs = [s for s in segs[:-1] if not s.endswith("cell")] + segs[-1:]
+            entries.append((segs[-1], "/".join(segs[:-1]), wn))
+        meta = {wn: (shape, dtype) for wn, shape, dtype in items}
+        out = []
+        for name, wn in _dedupe(entries):
+            shape, dtype = meta[wn]
+            path = f"{self._prefix}{group}/{wn}"
+            tensor = Tensor(
+                name=f"{layer}/{name}", shape=shape, dtype=dtype,
+                loader=_reader(self._opener, path, self._where), kind="keras", location=path,
+            )
+            out.append(Weight(name=name, tensor=tensor))
+        return out
