@@ -1,0 +1,171 @@
+"""The walkthrough's words: what each step of a network does to this input, with its numbers.
+
+Pure functions over the IR and plain arrays (activations and gradients keyed as `run -o` and
+`grad -o` key them), so the text can be tested without Qt and without running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from inspector.ir import Graph, Model, Node, format_shape
+
+# What a layer does, in one sentence, by op type (ONNX) or layer class (Keras).
+_WHAT = {
+    "Dense": "multiplies its input by a weight matrix and adds a bias (a fully connected layer)",
+    "Gemm": "multiplies its input by a weight matrix and adds a bias (a fully connected layer)",
+    "MatMul": "multiplies two matrices",
+    "Conv": "slides small learned filters over its input, one output channel per filter",
+    "Conv1D": "slides small learned filters along the sequence, one output channel per filter",
+    "Conv2D": "slides small learned filters over the image, one output channel per filter",
+    "DepthwiseConv2D": "filters each channel on its own with a small spatial kernel",
+    "SeparableConv2D": "filters each channel spatially, then mixes channels with 1x1 filters",
+    "MaxPool": "keeps the largest value in each window, shrinking the feature maps",
+    "MaxPooling2D": "keeps the largest value in each window, shrinking the feature maps",
+    "AveragePool": "averages each window, shrinking the feature maps",
+    "AveragePooling2D": "averages each window, shrinking the feature maps",
+    "GlobalAveragePool": "averages each feature map down to one number per channel",
+    "GlobalAveragePooling2D": "averages each feature map down to one number per channel",
+    "Flatten": "lays the values out as one long vector, changing no value",
+    "Reshape": "changes the shape of its input, changing no value",
+    "Dropout": "drops random units while training; at inference it passes values through",
+    "BatchNormalization": "normalizes each channel with statistics learned in training, then scales and shifts it",
+    "LayerNormalization": "normalizes each example across its features, then scales and shifts it",
+    "Relu": "keeps positive values and sets negative ones to zero",
+    "Sigmoid": "squashes each value into (0, 1)",
+    "Tanh": "squashes each value into (-1, 1)",
+    "Softmax": "turns scores into probabilities that sum to 1",
+    "Activation": "applies an activation function to each value",
+    "Add": "adds its inputs element by element (a residual or skip connection when one input comes from further back)",
+    "Concat": "joins its inputs along one axis",
+    "Concatenate": "joins its inputs along one axis",
+    "LSTM": "reads the sequence step by step, keeping a memory cell gated by learned weights",
+    "GRU": "reads the sequence step by step, updating a hidden state through learned gates",
+    "SimpleRNN": "reads the sequence step by step, feeding its state back in",
+    "Embedding": "looks up a learned vector for each token index",
+    "Transpose": "reorders the axes of its input",
+}
+
+_SATURATING = {"sigmoid": 4.0, "tanh": 2.5, "hard_sigmoid": 2.5}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One walkthrough step: the node, the values flowing in and out, and the explanation."""
+
+    index: int
+    node: Node
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    text: str
+
+
+def _stats(a: np.ndarray) -> str:
+    f = np.asarray(a, dtype=np.float64)
+    if f.size == 0:
+        return "empty"
+    return f"min {f.min():.3g}, mean {f.mean():.3g}, max {f.max():.3g}"
+
+
+def _fused_activation(node: Node) -> str | None:
+    act = node.attr("activation")
+    if isinstance(act, dict):
+        act = act.get("config", {}).get("activation") or act.get("class_name")
+    if isinstance(act, str) and act not in ("linear", "None", ""):
+        return act
+    return None
+
+
+def _activation_kind(node: Node) -> str | None:
+    op = node.op_type.lower()
+    if op in ("relu", "sigmoid", "tanh", "softmax", "leakyrelu", "elu", "gelu", "selu"):
+        return op
+    if node.op_type == "Activation":
+        return _fused_activation(node)
+    return _fused_activation(node)
+
+
+def _value_array(values: Mapping[str, np.ndarray], model: Model, node: Node, name: str) -> np.ndarray | None:
+    if name in values:
+        return values[name]
+    # Keras activations are keyed by layer name; the node's first output value carries it.
+    if model.format == "keras" and name in node.outputs:
+        layer = node.attr("layer") or node.name
+        return values.get(node.name) if node.name in values else values.get(layer)
+    return None
+
+
+def explain_node(
+    model: Model,
+    node: Node,
+    activations: Mapping[str, np.ndarray] | None = None,
+    gradients: Mapping[str, np.ndarray] | None = None,
+    graph: Graph | None = None,
+) -> str:
+    """A few sentences on what `node` does, with this input's shapes and numbers."""
+    graph = graph or model.graph
+    acts = activations or {}
+    what = _WHAT.get(node.op_type, f"applies the {node.op_type} operation")
+    lines = [f"{node.name} ({node.op_type}) {what}."]
+    shapes_in = [format_shape(graph.value(v).shape) for v in node.inputs]
+    shapes_out = [format_shape(graph.value(v).shape) for v in node.outputs]
+    if shapes_in or shapes_out:
+        lines.append(f"It takes {', '.join(shapes_in) or 'no data input'} and gives {', '.join(shapes_out)}.")
+    if node.weights:
+        ws = ", ".join(f"{w.name} {format_shape(w.tensor.shape)}" for w in node.weights)
+        lines.append(f"Its {node.parameter_count:,} learned parameters: {ws}.")
+    out = _value_array(acts, model, node, node.outputs[0]) if node.outputs else None
+    if out is not None and np.issubdtype(np.asarray(out).dtype, np.number):
+        lines.append(f"For this input its output has {_stats(out)}.")
+    kind = _activation_kind(node)
+    pre_key = f"{node.name}/preact"
+    pre = acts.get(pre_key)
+    if pre is None and kind and node.inputs and model.format == "onnx":
+        pre = acts.get(node.inputs[0])
+    if kind and out is not None:
+        lines.append(_activation_sentence(kind, pre, np.asarray(out)))
+    if gradients:
+        g = gradients.get(node.name) if model.format == "keras" else (
+            gradients.get(node.outputs[0]) if node.outputs else None
+        )
+        if g is not None:
+            norm = float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
+            lines.append(f"Backward: the loss's gradient at its output has norm {norm:.3g}.")
+    return " ".join(lines)
+
+
+def _activation_sentence(kind: str, pre: np.ndarray | None, out: np.ndarray) -> str:
+    f = out.astype(np.float64, copy=False)
+    n = max(f.size, 1)
+    if kind in ("relu",):
+        dead = int(np.count_nonzero(f <= 0))
+        return f"The ReLU cut off {dead} of {n} units ({100 * dead / n:.0f}%), which output 0."
+    if kind == "softmax":
+        flat = f.reshape(-1, f.shape[-1]) if f.ndim else f.reshape(1, 1)
+        top = int(np.argmax(flat[0]))
+        return f"The softmax gives probabilities; the largest is unit {top} at {flat[0, top]:.3f}."
+    if kind in _SATURATING and pre is not None:
+        p = np.asarray(pre, dtype=np.float64)
+        sat = int(np.count_nonzero(np.abs(p) > _SATURATING[kind]))
+        return f"The {kind} is saturated (flat, near-zero gradient) for {sat} of {p.size} units."
+    return f"Its {kind} activation gives values with {_stats(f)}."
+
+
+def walkthrough_steps(
+    model: Model,
+    activations: Mapping[str, np.ndarray] | None = None,
+    gradients: Mapping[str, np.ndarray] | None = None,
+    graph: Graph | None = None,
+) -> list[Step]:
+    """One step per node in the graph's order, skipping constants that only feed weights."""
+    graph = graph or model.graph
+    steps: list[Step] = []
+    for node in graph.nodes:
+        if node.category == "constant" and not any(graph.consumers(o) for o in node.outputs):
+            continue
+        text = explain_node(model, node, activations, gradients, graph)
+        steps.append(Step(len(steps), node, node.inputs, node.outputs, text))
+    return steps

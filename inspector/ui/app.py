@@ -1,0 +1,102 @@
+"""Starting the desktop app: options, single instance, macOS file-open events, self-test."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSettings, Signal
+from PySide6.QtGui import QFileOpenEvent, QIcon
+from PySide6.QtWidgets import QApplication
+
+ORG = "ModelInspector"
+APP = "Model Inspector"
+
+
+class InspectorApplication(QApplication):
+    """QApplication that turns macOS Finder double-clicks (QFileOpenEvent) into a signal."""
+
+    file_open_requested = Signal(str)
+
+    def event(self, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Catch QFileOpenEvent; everything else as usual."""
+        if e.type() == QEvent.Type.FileOpen and isinstance(e, QFileOpenEvent):
+            path = e.file() or e.url().toLocalFile()
+            if path:
+                self.file_open_requested.emit(path)
+                return True
+        return super().event(e)
+
+
+def _parse(extra: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="model-inspector", add_help=False)
+    p.add_argument("--install-desktop", action="store_true")
+    p.add_argument("--uninstall-desktop", action="store_true")
+    p.add_argument("--self-test", action="store_true")
+    p.add_argument("--screenshot", default="")
+    p.add_argument("--new-instance", action="store_true")
+    p.add_argument("--theme", choices=("system", "light", "dark"))
+    ns, unknown = p.parse_known_args(extra)
+    if unknown:
+        raise SystemExit(f"model-inspector: unknown option {unknown[0]} (try --help)")
+    return ns
+
+
+def _app() -> InspectorApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = InspectorApplication(sys.argv[:1])
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    app.setDesktopFileName("model-inspector")
+    from inspector.desktop_install import resources_dir
+
+    icon = resources_dir() / "model-inspector.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app  # type: ignore[return-value]
+
+
+def run_app(files: list[str], extra: list[str]) -> int:
+    """Open the main window on `files` (or the sample gallery) and run the event loop."""
+    ns = _parse(extra)
+    if ns.install_desktop or ns.uninstall_desktop:
+        from inspector import desktop_install
+
+        done = desktop_install.install() if ns.install_desktop else desktop_install.uninstall()
+        for p in done:
+            print(("installed " if ns.install_desktop else "removed ") + str(p))
+        return 0
+    if ns.self_test:
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from inspector.ui.self_test import self_test
+
+        return self_test(_app(), ns.screenshot or "model-inspector-self-test.png")
+
+    app = _app()
+    from inspector.ui.single_instance import InstanceServer, send_to_running
+
+    absolute = [str(Path(f).resolve()) for f in files]
+    if not ns.new_instance and absolute and send_to_running(absolute):
+        print(f"model-inspector: opened in the running window: {', '.join(absolute)}")
+        return 0
+    from inspector.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings())
+    window.set_theme(ns.theme or str(window.settings.value("theme", "system")))
+    server = InstanceServer(parent=window)
+    if not ns.new_instance:
+        server.listen()
+    server.files_received.connect(window.open_paths)
+    if isinstance(app, InspectorApplication):
+        app.file_open_requested.connect(lambda p: window.open_paths([p]))
+    window.show()
+    if files:
+        window.open_paths(files)
+    code = app.exec()
+    server.close()
+    return int(code)
+

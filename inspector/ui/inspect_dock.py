@@ -1,0 +1,277 @@
+"""The Inspect dock: input, activations, weights, activation function, output, neurons,
+gradients and the walkthrough for the selected node of the current tab.
+
+It holds no results of its own: it reads the current `ModelTab`'s input, activations and
+gradients, and asks the tab (through the window) to run or backpropagate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.ir import Node
+from inspector.runtime.errors import RunError
+from inspector.ui.node_colors import STATISTICS, node_colors
+from inspector.ui.panels import (
+    ActivationFunctionPanel,
+    ActivationPanel,
+    InputEditor,
+    NeuronView,
+    OutputPanel,
+    WeightPanel,
+    activation_kind,
+    load_labels,
+)
+from inspector.ui.walkthrough import WalkthroughPanel
+
+_DATA_FILES = "Inputs (*.npy *.npz *.png *.jpg *.jpeg *.bmp *.gif *.csv);;All files (*)"
+
+
+class InspectDock(QWidget):
+    """Run controls on top, one tab per view below."""
+
+    run_requested = Signal(object)
+    backprop_requested = Signal(object, str)
+    error_raised = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tab: Any = None
+        self.node: Node | None = None
+        self.labels: list[str] | None = None
+        bar = QHBoxLayout()
+        self.input_kind = QComboBox(self)
+        self.input_kind.addItems(["random", "zeros", "ones", "file…"])
+        self.run_button = QPushButton("Run", self)
+        self.run_button.setToolTip("Compute every layer's activation for this input (Ctrl+R)")
+        self.target = QDoubleSpinBox(self)
+        self.target.setDecimals(0)
+        self.target.setRange(-1, 1_000_000)
+        self.target.setValue(-1)
+        self.target.setSpecialValueText("argmax")
+        self.target.setToolTip("Target class (or value for MSE); 'argmax' uses the predicted class")
+        self.loss = QComboBox(self)
+        self.loss.addItems(["ce", "mse"])
+        self.backprop_button = QPushButton("Backprop", self)
+        self.color_by = QComboBox(self)
+        self.color_by.addItems(["colour: category", *STATISTICS])
+        self.labels_button = QPushButton("Labels…", self)
+        for w in (QLabel("Input", self), self.input_kind, self.run_button, QLabel("target", self),
+                  self.target, self.loss, self.backprop_button, self.color_by, self.labels_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        self.status = QLabel(self)
+        bar.addWidget(self.status)
+
+        self.views = QTabWidget(self)
+        self.input_editor = InputEditor(self)
+        self.activation_panel = ActivationPanel(self)
+        self.weight_panel = WeightPanel(self)
+        self.function_panel = ActivationFunctionPanel(self)
+        self.output_panel = OutputPanel(self)
+        self.neuron_view = NeuronView(self)
+        self.walkthrough = WalkthroughPanel(self)
+        for w, name in (
+            (self.input_editor, "Input"),
+            (self.activation_panel, "Activations"),
+            (self.weight_panel, "Weights"),
+            (self.function_panel, "Activation function"),
+            (self.output_panel, "Output"),
+            (self.neuron_view, "Neurons"),
+            (self.walkthrough, "Walkthrough"),
+        ):
+            self.views.addTab(w, name)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(bar)
+        lay.addWidget(self.views, 1)
+
+        self.run_button.clicked.connect(lambda: self.request_input(self._kind()))
+        self.backprop_button.clicked.connect(self.request_backprop)
+        self.color_by.currentIndexChanged.connect(lambda _i: self._recolor())
+        self.labels_button.clicked.connect(self._pick_labels)
+        self.input_editor.inputs_edited.connect(self._inputs_edited)
+        self.input_editor.input_requested.connect(lambda kind, path: self.request_input(kind, path))
+        self.walkthrough.step_changed.connect(self._walk_to)
+        self.setEnabled(False)
+
+    # --- the current tab ---------------------------------------------------------------------
+
+    def set_tab(self, tab: Any) -> None:
+        """Follow another model tab (None: nothing to show)."""
+        self.tab = tab
+        self.node = None
+        self.setEnabled(tab is not None and tab.model is not None)
+        self.labels = _labels_from_metadata(tab.model.metadata) if tab is not None and tab.model else None
+        for panel in (self.activation_panel, self.weight_panel, self.function_panel,
+                      self.output_panel, self.neuron_view):
+            panel.clear()
+        self.refresh()
+
+    def set_palette(self, name: str) -> None:
+        """Light or dark plots (panels follow the Qt palette)."""
+        del name
+
+    def _kind(self) -> str:
+        text = self.input_kind.currentText()
+        return "file" if text.startswith("file") else text
+
+    def request_input(self, kind: str, path: str | None = None) -> None:
+        """Make the input of `kind` (random, zeros, ones, file) and run the model on it."""
+        if self.tab is None or self.tab.model is None:
+            return
+        if kind == "file" and not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Input file", "", _DATA_FILES)
+            if not path:
+                return
+        try:
+            feeds = self.tab.make_feeds(kind, path)
+        except RunError as e:
+            self.error_raised.emit(str(e))
+            return
+        self.status.setText(f"input: {kind if kind != 'file' else Path(path or '').name}")
+        self.run_requested.emit(feeds)
+
+    def request_backprop(self) -> None:
+        """Backpropagate the chosen loss for the current input."""
+        if self.tab is None or self.tab.model is None:
+            return
+        value = self.target.value()
+        target: int | float | None = None if value < 0 else int(value)
+        if self.loss.currentText() == "mse" and value >= 0:
+            target = float(value)
+        self.backprop_requested.emit(target, self.loss.currentText())
+
+    def _inputs_edited(self, feeds: dict) -> None:
+        if self.tab is not None and self.tab.model is not None:
+            self.run_requested.emit(dict(feeds))
+
+    def _pick_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Class labels", "", "Labels (*.txt *.json)")
+        if path:
+            try:
+                self.labels = load_labels(path)
+            except (OSError, ValueError) as e:
+                self.error_raised.emit(f"{Path(path).name}: cannot read labels ({e}).")
+                return
+            self._show_output()
+
+    # --- showing -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Redraw everything from the tab's newest input and results."""
+        tab = self.tab
+        if tab is None or tab.model is None:
+            return
+        self.setEnabled(True)
+        if tab.feeds is not None:
+            from inspector.runtime.inputs import input_specs
+
+            self.input_editor.set_inputs(input_specs(tab.model), tab.feeds)
+        acts = tab.activations
+        if acts is not None:
+            self.status.setText(f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms")
+        self._show_output()
+        self._show_neurons()
+        self.walkthrough.set_steps(tab.model, acts.values if acts else None,
+                                   tab.gradients.values if tab.gradients else None, tab.graph)
+        self._recolor()
+        self.show_node(self.node)
+
+    def show_node(self, node: Node | None) -> None:
+        """Show the selected node's activation, weights and activation function."""
+        self.node = node
+        tab = self.tab
+        if node is None or tab is None or tab.model is None:
+            return
+        if node.weights:
+            self.weight_panel.set_weights(node)
+            grads = tab.gradients.values if tab.gradients else {}
+            w = self.weight_panel.current_weight()
+            self.weight_panel.set_gradient(grads.get(f"{node.name}/{w.name}") if w else None)
+        else:
+            self.weight_panel.clear()
+        acts = tab.activations.values if tab.activations else {}
+        keys = tab.activations.by_node.get(node.name, []) if tab.activations else []
+        if keys and keys[0] in acts:
+            layout = "NHWC" if tab.model.format == "keras" else None
+            self.activation_panel.set_activation(node, keys[0], acts[keys[0]], layout)
+        kind = activation_kind(node)
+        if kind is not None and keys and keys[0] in acts:
+            name, params = kind
+            pre = acts.get(f"{node.name}/preact")
+            if pre is None and tab.model.format == "onnx" and node.inputs:
+                pre = acts.get(node.inputs[0])
+            if pre is None and node.op_type in ("Activation", "ReLU", "Softmax", "LeakyReLU", "ELU"):
+                producer = tab.graph.producer(node.inputs[0]) if node.inputs else None
+                pre = acts.get(producer.name) if producer is not None else None
+            self.function_panel.set_function(name, pre, acts[keys[0]], params)
+        else:
+            self.function_panel.clear()
+
+    def _show_output(self) -> None:
+        tab = self.tab
+        if tab is None or tab.activations is None or not tab.activations.outputs:
+            return
+        name, array = next(iter(tab.activations.outputs.items()))
+        self.output_panel.set_output(np.asarray(array), self.labels)
+        self.output_panel.set_subject(name)
+
+    def _show_neurons(self) -> None:
+        from inspector.runtime.dense_layers import dense_layers
+
+        tab = self.tab
+        layers = dense_layers(tab.model, tab.feeds, tab.activations) if tab and tab.activations else None
+        if layers:
+            self.neuron_view.set_network(layers)
+
+    def _recolor(self) -> None:
+        tab = self.tab
+        if tab is None or tab.model is None:
+            return
+        stat = self.color_by.currentText()
+        if stat.startswith("colour"):
+            tab.view.set_node_colors(None, None)
+            return
+        colors, legend = node_colors(tab.model, tab.graph, stat, tab.activations, tab.gradients)
+        tab.view.set_node_colors(colors, legend)
+
+    def _walk_to(self, step: Any) -> None:
+        tab = self.tab
+        if tab is None or step is None:
+            return
+        tab.view.select_node(step.node.name)
+        near = {step.node.name}
+        for v in step.inputs:
+            p = tab.graph.producer(v)
+            if p is not None:
+                near.add(p.name)
+        tab.view.highlight(near)
+
+
+def _labels_from_metadata(metadata: dict) -> list[str] | None:
+    raw = (metadata or {}).get("labels")
+    if not raw:
+        return None
+    try:
+        labels = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        labels = str(raw).split(",")
+    return [str(x) for x in labels] if isinstance(labels, list) else None
+

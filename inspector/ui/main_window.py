@@ -1,0 +1,434 @@
+"""The main window: model tabs, the properties, find and inspect docks, menus, status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QTabWidget,
+    QToolButton,
+)
+
+from inspector.ir import Node
+from inspector.ui import dialogs
+from inspector.ui.find_panel import FindPanel
+from inspector.ui.gallery import SampleGallery
+from inspector.ui.inspect_dock import InspectDock
+from inspector.ui.model_tab import ModelTab
+from inspector.ui.open_files import expand_paths, file_dialog_filter
+from inspector.ui.sidebar import PropertiesPanel
+from inspector.ui.theme import apply_theme
+
+MAX_RECENT = 9
+#: Progress shows only for work that lasts longer than this (a third of a second).
+PROGRESS_DELAY_MS = 330
+
+
+class MainWindow(QMainWindow):
+    """Tabs of open models with docks that follow the current tab."""
+
+    tab_opened = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.setWindowTitle("Model Inspector")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.tabs = QTabWidget(self)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.gallery = SampleGallery(self)
+        self.gallery.file_chosen.connect(lambda p: self.open_paths([p]))
+        self.tabs.addTab(self.gallery, "Samples")
+        self.setCentralWidget(self.tabs)
+
+        self.properties = PropertiesPanel(self)
+        self.find = FindPanel(self)
+        self.inspect = InspectDock(self)
+        self.properties_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.find_dock = self._dock("Find", self.find, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspect_dock = self._dock("Inspect", self.inspect, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.find_dock.hide()
+        self.properties.node_requested.connect(self._select_node_name)
+        self.properties.value_requested.connect(self.properties.show_value)
+        self.properties.subgraph_requested.connect(self._enter_subgraph)
+        self.find.node_chosen.connect(self._select_node_name)
+        self.find.matches_changed.connect(self._highlight)
+        self.inspect.run_requested.connect(self._run_current)
+        self.inspect.backprop_requested.connect(self._backprop_current)
+        self.inspect.error_raised.connect(lambda msg: dialogs.show_error(self, msg))
+
+        self._progress = QProgressBar(self)
+        self._progress.setMaximumWidth(220)
+        self._progress.setRange(0, 1000)
+        self._progress_label = QLabel(self)
+        self._cancel = QToolButton(self)
+        self._cancel.setText("Cancel")
+        self._cancel.clicked.connect(self.cancel_current)
+        for w in (self._progress_label, self._progress, self._cancel):
+            self.statusBar().addPermanentWidget(w)
+            w.hide()
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.timeout.connect(self._show_progress)
+
+        self._build_menus()
+        self._restore_settings()
+
+    # --- building ----------------------------------------------------------------------------
+
+    def _dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, checkable=False) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        self.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = f.addMenu("Open &Recent")
+        f.addSeparator()
+        self._action(f, "&Export as PNG…", lambda: self.export_current("png"), "Ctrl+Shift+E")
+        self._action(f, "Export as &SVG…", lambda: self.export_current("svg"), "Ctrl+Alt+E")
+        f.addSeparator()
+        self._action(f, "&Close Tab", lambda: self.close_tab(self.tabs.currentIndex()), QKeySequence.StandardKey.Close)
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        self._action(e, "&Find…", self.show_find, QKeySequence.StandardKey.Find)
+        v = bar.addMenu("&View")
+        self.act_attrs = self._action(v, "Show &Attributes", self._apply_view_options, "Ctrl+D", True)
+        self.act_weights = self._action(v, "Show &Weights", self._apply_view_options, "Ctrl+I", True)
+        self.act_names = self._action(v, "Show &Names", self._apply_view_options, "Ctrl+U", True)
+        self.act_horizontal = self._action(v, "&Horizontal Layout", self._apply_view_options, "Ctrl+K", True)
+        v.addSeparator()
+        self._action(v, "Zoom &In", lambda: self._view_call("zoom_in"), QKeySequence.StandardKey.ZoomIn)
+        self._action(v, "Zoom &Out", lambda: self._view_call("zoom_out"), QKeySequence.StandardKey.ZoomOut)
+        self._action(v, "&Fit to Window", lambda: self._view_call("fit"), "Ctrl+0")
+        v.addSeparator()
+        self._action(v, "E&xpand All Groups", lambda: self._view_call("expand_all"), "Ctrl+Shift+Down")
+        self._action(v, "&Collapse All Groups", lambda: self._view_call("collapse_all"), "Ctrl+Shift+Up")
+        self._action(v, "&Leave Subgraph", lambda: self._view_call("leave_subgraph"), "Alt+Up")
+        v.addSeparator()
+        theme = v.addMenu("&Theme")
+        for name in ("system", "light", "dark"):
+            self._action(theme, name.capitalize(), lambda _c=False, n=name: self.set_theme(n))
+        v.addSeparator()
+        for dock in (self.properties_dock, self.find_dock, self.inspect_dock):
+            v.addAction(dock.toggleViewAction())
+        r = bar.addMenu("&Run")
+        self._action(r, "Run with &Random Input", lambda: self.inspect.request_input("random"), "Ctrl+R")
+        self._action(r, "Run with &Zeros", lambda: self.inspect.request_input("zeros"))
+        self._action(r, "Run with Input from &File…", lambda: self.inspect.request_input("file"), "Ctrl+Shift+R")
+        self._action(r, "&Backpropagate", self.inspect.request_backprop, "Ctrl+B")
+        h = bar.addMenu("&Help")
+        self._action(h, "&About Model Inspector", lambda: dialogs.show_about(self))
+        for act, key in (
+            (self.act_attrs, "view/attributes"),
+            (self.act_weights, "view/weights"),
+            (self.act_names, "view/names"),
+            (self.act_horizontal, "view/horizontal"),
+        ):
+            default = key != "view/horizontal" and key != "view/names"
+            act.setChecked(self.settings.value(key, default, type=bool))
+        self._rebuild_recent()
+
+    # --- opening -----------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        """Ask for model files and open them."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open model", "", file_dialog_filter())
+        if paths:
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[str]) -> list[ModelTab]:
+        """Open files (folders open the model files in them), each in its own tab."""
+        files, problems = expand_paths(paths)
+        for message in problems:
+            dialogs.show_error(self, message)
+        opened = []
+        for path in files:
+            existing = self._tab_for(path)
+            if existing is not None:
+                self.tabs.setCurrentWidget(existing)
+                opened.append(existing)
+                continue
+            tab = ModelTab(path, self)
+            tab.loaded.connect(lambda _m, t=tab: self._on_loaded(t))
+            tab.load_failed.connect(lambda msg, det, t=tab: self._on_load_failed(t, msg, det))
+            tab.job_failed.connect(lambda msg, det: dialogs.show_error(self, msg, det))
+            tab.progressed.connect(lambda f, m, t=tab: self._on_progress(t, f, m))
+            tab.busy_changed.connect(lambda _b, t=tab: self._on_busy(t))
+            tab.activations_ready.connect(lambda _r, t=tab: self._on_results(t))
+            tab.gradients_ready.connect(lambda _r, t=tab: self._on_results(t))
+            tab.view.node_selected.connect(lambda n, t=tab: self._on_node_selected(t, n))
+            tab.view.value_selected.connect(self.properties.show_value)
+            self.tabs.addTab(tab, tab.title())
+            self.tabs.setTabToolTip(self.tabs.indexOf(tab), tab.path)
+            self.tabs.setCurrentWidget(tab)
+            tab.start_loading()
+            self._add_recent(tab.path)
+            self.tab_opened.emit(tab.path)
+            opened.append(tab)
+        if opened:
+            self.raise_()
+            self.activateWindow()
+        return opened
+
+    def _tab_for(self, path: str) -> ModelTab | None:
+        resolved = str(Path(path).resolve())
+        for i in range(self.tabs.count()):
+            w = self.tabs.widget(i)
+            if isinstance(w, ModelTab) and w.path == resolved:
+                return w
+        return None
+
+    def model_tabs(self) -> list[ModelTab]:
+        """Every open model tab, in tab order."""
+        return [w for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), ModelTab)]
+
+    def current_tab(self) -> ModelTab | None:
+        """The model tab in front, or None (the sample gallery)."""
+        w = self.tabs.currentWidget()
+        return w if isinstance(w, ModelTab) else None
+
+    def close_tab(self, index: int) -> None:
+        """Close a model tab, cancelling its work (the gallery stays)."""
+        w = self.tabs.widget(index)
+        if isinstance(w, ModelTab):
+            w.cancel()
+            self.tabs.removeTab(index)
+            w.deleteLater()
+
+    def _on_loaded(self, tab: ModelTab) -> None:
+        self._apply_view_options(tab)
+        if tab is self.current_tab():
+            self._on_tab_changed(self.tabs.currentIndex())
+        if tab.model is not None and tab.model.warnings:
+            self.statusBar().showMessage("; ".join(tab.model.warnings)[:300], 10000)
+
+    def _on_load_failed(self, tab: ModelTab, message: str, details: str) -> None:
+        index = self.tabs.indexOf(tab)
+        if index >= 0:
+            self.tabs.removeTab(index)
+            tab.deleteLater()
+        self._forget_recent(tab.path)
+        dialogs.show_error(self, message, details)
+
+    # --- current tab -------------------------------------------------------------------------
+
+    def _on_tab_changed(self, _index: int) -> None:
+        tab = self.current_tab()
+        self.find.set_graph(tab.graph if tab and tab.model else None)
+        self.inspect.set_tab(tab)
+        if tab is not None and tab.model is not None:
+            self.properties.show_model(tab.model, tab.graph)
+            self.setWindowTitle(f"{tab.title()} — Model Inspector")
+        else:
+            self.setWindowTitle("Model Inspector")
+        self._on_busy(tab)
+
+    def _on_node_selected(self, tab: ModelTab, node: Node | None) -> None:
+        if tab is not self.current_tab():
+            return
+        if tab.graph is not None:
+            self.properties.set_graph(tab.graph)
+        self.properties.show_node(node)
+        self.find.set_selected(node.name if node is not None else None)
+        self.inspect.show_node(node)
+
+    def _select_node_name(self, name: str) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.view.select_node(name)
+
+    def _highlight(self, names: set[str] | None) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.view.highlight(names)
+
+    def _enter_subgraph(self, node_name: str, key: str) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.view.enter_subgraph(node_name, key)
+            self.find.set_graph(tab.graph)
+            self.properties.set_graph(tab.graph)
+
+    def _view_call(self, method: str) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.model is not None:
+            getattr(tab.view, method)()
+
+    def _apply_view_options(self, tab: ModelTab | None = None) -> None:
+        self.settings.setValue("view/attributes", self.act_attrs.isChecked())
+        self.settings.setValue("view/weights", self.act_weights.isChecked())
+        self.settings.setValue("view/names", self.act_names.isChecked())
+        self.settings.setValue("view/horizontal", self.act_horizontal.isChecked())
+        tabs = [tab] if isinstance(tab, ModelTab) else self.model_tabs()
+        for t in tabs:
+            if t.model is None:
+                continue
+            t.view.set_options(
+                show_weights=self.act_weights.isChecked(),
+                show_attributes=self.act_attrs.isChecked(),
+                show_names=self.act_names.isChecked(),
+                direction="LR" if self.act_horizontal.isChecked() else "TB",
+            )
+
+    def show_find(self) -> None:
+        """Show the find dock with the cursor in its box."""
+        self.find_dock.show()
+        self.find_dock.raise_()
+        self.find.focus()
+
+    def export_current(self, fmt: str) -> None:
+        """Export the current graph to PNG or SVG."""
+        tab = self.current_tab()
+        if tab is None or tab.model is None:
+            return
+        suggested = str(Path(tab.path).with_suffix(f".{fmt}").name)
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()}", suggested, f"{fmt.upper()} (*.{fmt})")
+        if not path:
+            return
+        try:
+            (tab.view.export_png if fmt == "png" else tab.view.export_svg)(path)
+        except OSError as e:
+            dialogs.show_error(self, f"{path}: cannot be written ({e.strerror or e}).")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def _run_current(self, feeds: object) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.run(feeds if isinstance(feeds, dict) else None)
+
+    def _backprop_current(self, target: object, loss: str) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.backprop(target, loss)
+
+    def _on_results(self, tab: ModelTab) -> None:
+        if tab is self.current_tab():
+            self.inspect.refresh()
+
+    # --- progress ----------------------------------------------------------------------------
+
+    def cancel_current(self) -> None:
+        """Cancel the current tab's work."""
+        tab = self.current_tab()
+        if tab is not None:
+            tab.cancel()
+            self.statusBar().showMessage("Cancelled", 3000)
+
+    def _on_progress(self, tab: ModelTab, fraction: float, message: str) -> None:
+        if tab is self.current_tab():
+            self._progress.setValue(int(fraction * 1000))
+            self._progress_label.setText(message)
+
+    def _on_busy(self, tab: ModelTab | None) -> None:
+        if tab is not self.current_tab():
+            return
+        if tab is not None and tab.busy:
+            if not self._progress.isVisible() and not self._progress_timer.isActive():
+                self._progress.setValue(0)
+                self._progress_timer.start(PROGRESS_DELAY_MS)
+        else:
+            self._progress_timer.stop()
+            for w in (self._progress_label, self._progress, self._cancel):
+                w.hide()
+
+    def _show_progress(self) -> None:
+        tab = self.current_tab()
+        if tab is not None and tab.busy:
+            for w in (self._progress_label, self._progress, self._cancel):
+                w.show()
+
+    # --- recent files and settings ----------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        """Most recent first."""
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _forget_recent(self, path: str) -> None:
+        self.settings.setValue("recent", [p for p in self.recent_files() if p != path])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for i, path in enumerate(self.recent_files()):
+            act = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
+            act.setToolTip(path)
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _c=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the system, light and dark themes (kept between runs)."""
+        self.settings.setValue("theme", name)
+        palette = apply_theme(QApplication.instance(), name)
+        for t in self.model_tabs():
+            t.view.set_palette(palette)
+        self.inspect.set_palette(palette)
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Save geometry and panel layout, cancel work, close."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        for t in self.model_tabs():
+            t.cancel()
+        super().closeEvent(event)
+
+    # --- drag and drop -----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        """Accept file drops."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        """Open every dropped file (a folder opens the model files in it)."""
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
