@@ -1,0 +1,96 @@
+"""Hit tests and keyboard walks over a SceneData (pure numpy, no Qt)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from inspector.ir.model import Graph
+from inspector.ui.graph.scene import FRAME_LABEL_H, SceneData
+
+
+class Navigator:
+    """Answers: which item or edge is at a point, and where an arrow key leads."""
+
+    def __init__(self, data: SceneData) -> None:
+        self.data = data
+        n = len(data.items)
+        self.preds: list[list[int]] = [[] for _ in range(n)]
+        self.succs: list[list[int]] = [[] for _ in range(n)]
+        for a, b in data.edges.tolist():
+            self.succs[a].append(b)
+            self.preds[b].append(a)
+        r = data.rects
+        self.centers = np.column_stack([(r[:, 0] + r[:, 2]) / 2, (r[:, 1] + r[:, 3]) / 2]) \
+            if n else np.zeros((0, 2))
+
+    def node_at(self, x: float, y: float) -> int | None:
+        """The item whose rectangle contains (x, y), or None."""
+        hits = self.data.node_index.query(x, y, x, y)
+        return int(hits[-1]) if len(hits) else None
+
+    def edge_at(self, x: float, y: float, tol: float) -> int | None:
+        """The edge whose route passes within `tol` world units of (x, y), or None."""
+        segs = self.data.segment_index.query(x - tol, y - tol, x + tol, y + tol)
+        if len(segs) == 0:
+            return None
+        s = self.data.segments[segs]
+        a, b = s[:, :2], s[:, 2:]
+        d = b - a
+        ll = np.maximum((d * d).sum(axis=1), 1e-12)
+        t = np.clip(((np.array([x, y]) - a) * d).sum(axis=1) / ll, 0.0, 1.0)
+        closest = a + d * t[:, None]
+        dist = np.hypot(closest[:, 0] - x, closest[:, 1] - y)
+        k = int(np.argmin(dist))
+        return int(self.data.segment_edge[segs[k]]) if dist[k] <= tol else None
+
+    def frame_label_at(self, x: float, y: float) -> tuple[str, ...] | None:
+        """The expanded group whose frame title bar is at (x, y) (innermost first)."""
+        for f in reversed(self.data.frames):
+            x0, y0, x1, _ = f.rect
+            if x0 <= x <= x1 and y0 <= y <= y0 + FRAME_LABEL_H + 2:
+                return f.path
+        return None
+
+    def step(self, i: int, move: str) -> int | None:
+        """Up: a producer; Down: a consumer; Left/Right: the nearest sibling in its layer."""
+        if move in ("up", "down"):
+            cands = self.preds[i] if move == "up" else self.succs[i]
+            if not cands:
+                return None
+            # The one nearest in the cross direction feels like "straight up/down".
+            cx = self.centers[cands]
+            horiz = self.data.options.direction == "TB"
+            axis = 0 if horiz else 1
+            k = int(np.argmin(np.abs(cx[:, axis] - self.centers[i, axis])))
+            return int(cands[k])
+        horiz = self.data.options.direction == "TB"
+        layer_axis, along = (1, 0) if horiz else (0, 1)
+        c = self.centers
+        same = np.abs(c[:, layer_axis] - c[i, layer_axis]) < 1.0
+        same[i] = False
+        delta = c[:, along] - c[i, along]
+        ok = same & ((delta > 0) if move == "right" else (delta < 0))
+        if not ok.any():
+            return None
+        cand = np.flatnonzero(ok)
+        return int(cand[np.argmin(np.abs(delta[cand]))])
+
+    @staticmethod
+    def lineage(graph: Graph, name: str, direction: str) -> set[str]:
+        """`name` and every node upstream ("ancestors") or downstream ("descendants") of it."""
+        start = graph.node(name)
+        seen = {start.name}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if direction == "ancestors":
+                nxt = [graph.producer(v) for v in node.inputs if v]
+            else:
+                nxt = [c for v in node.outputs if v for c in graph.consumers(v)]
+            for m in nxt:
+                if m is not None and m.name not in seen:
+                    seen.add(m.name)
+                    queue.append(m)
+        return seen

@@ -1,0 +1,175 @@
+"""What a node shows (title, subtitle, weight and attribute rows) and how big it is.
+
+Pure Python, no Qt: `prepare()` runs it in a worker thread. Text widths come from a
+per-character advance table (em units), measured from the real font by the view when it can,
+else DejaVu Sans's table below, so 100k nodes are sized without a QFontMetrics call each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inspector.ir.model import Graph, Node, Tensor, format_shape
+
+# DejaVu Sans advances for ASCII 32..126 in em; the fallback when the view did not measure.
+DEJAVU_ADVANCES: tuple[float, ...] = (
+    0.318, 0.401, 0.46, 0.838, 0.636, 0.95, 0.78, 0.275, 0.39, 0.39, 0.5, 0.838, 0.318, 0.361,
+    0.318, 0.337, 0.636, 0.636, 0.636, 0.636, 0.636, 0.636, 0.636, 0.636, 0.636, 0.636, 0.337,
+    0.337, 0.838, 0.838, 0.838, 0.531, 1.0, 0.684, 0.686, 0.698, 0.77, 0.632, 0.575, 0.775,
+    0.752, 0.295, 0.295, 0.656, 0.557, 0.863, 0.748, 0.787, 0.603, 0.787, 0.695, 0.635, 0.611,
+    0.732, 0.684, 0.989, 0.685, 0.611, 0.685, 0.39, 0.337, 0.39, 0.838, 0.5, 0.5, 0.613, 0.635,
+    0.55, 0.635, 0.615, 0.352, 0.635, 0.634, 0.278, 0.278, 0.579, 0.278, 0.974, 0.634, 0.612,
+    0.635, 0.635, 0.411, 0.521, 0.392, 0.634, 0.592, 0.818, 0.592, 0.592, 0.525, 0.636, 0.337,
+    0.636, 0.838,
+)
+BOLD_FACTOR = 1.09  # bold DejaVu Sans is about 9% wider than regular
+
+# Geometry in world units (1 world unit = 1 pixel at zoom 1).
+FONT_SIZE = 11.0
+SMALL_FONT_SIZE = 9.5
+HEADER_H = 22.0
+ROW_H = 15.0
+PAD_X = 8.0
+PAD_Y = 5.0
+MIN_W = 64.0
+MAX_TEXT = 34  # longer attribute values are cut with an ellipsis
+MAX_ATTR_ROWS = 4
+
+# Attributes worth a row, in the order Netron and plot_model readers look for them.
+KEY_ATTRS: tuple[str, ...] = (
+    "units", "filters", "kernel_size", "kernel_shape", "strides", "pads", "padding",
+    "auto_pad", "dilations", "dilation_rate", "group", "groups", "pool_size", "activation",
+    "axis", "axes", "perm", "rate", "ratio", "alpha", "epsilon", "num_heads", "key_dim",
+    "output_dim", "input_dim", "target_shape", "transA", "transB", "mode", "to",
+)
+# Keras config keys that are bookkeeping, never worth a row.
+SKIP_ATTRS: frozenset[str] = frozenset(
+    {"name", "trainable", "dtype", "dtype_policy", "build_config", "batch_input_shape",
+     "batch_shape", "sparse", "ragged", "seed", "data_format", "use_bias", "momentum",
+     "center", "scale", "synchronized", "noise_shape", "optional"}
+)
+
+
+@dataclass(frozen=True)
+class NodeContent:
+    """The text of one drawn item: title (op type or layer class), subtitle (name, shape or
+    node count) and body rows as (key, separator, value)."""
+
+    kind: str
+    title: str
+    subtitle: str
+    rows: tuple[tuple[str, str, str], ...]
+    category: str
+
+
+class TextMeasure:
+    """Estimates text width from a per-character advance table, caching per string."""
+
+    def __init__(self, advances: Sequence[float] | None = None, font_size: float = FONT_SIZE):
+        table = np.full(256, 0.62, dtype=np.float64)  # non-ASCII: an average glyph
+        table[32:127] = advances if advances is not None else DEJAVU_ADVANCES
+        self._table = table * font_size
+        self._cache: dict[str, float] = {}
+
+    def width(self, text: str, bold: bool = False) -> float:
+        """Width of `text` in world units at this font size."""
+        w = self._cache.get(text)
+        if w is None:
+            raw = np.frombuffer(text.encode("latin-1", "replace"), dtype=np.uint8)
+            w = float(self._table[raw].sum())
+            self._cache[text] = w
+        return w * BOLD_FACTOR if bold else w
+
+
+def _fmt_value(value: Any) -> str | None:
+    """A short display string for an attribute value, or None when it is not worth a row."""
+    if value is None or isinstance(value, (dict, Graph, Tensor)):
+        return None
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, (bytes, bytearray)):
+        text = value.decode("utf-8", "replace")
+    elif isinstance(value, (list, tuple)):
+        if len(value) == 0 or any(isinstance(v, (dict, list, tuple, Graph, Tensor)) for v in value):
+            return None
+        text = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
+    else:
+        text = str(value)
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT - 1] + "\u2026"
+    return text
+
+
+def node_rows(node: Node, show_weights: bool, show_attributes: bool) -> list[tuple[str, str, str]]:
+    """The body rows of `node`: weights as `W <64x3x7x7>`, then key attributes."""
+    rows: list[tuple[str, str, str]] = []
+    if show_weights:
+        for w in node.weights:
+            rows.append((w.name, " ", f"<{format_shape(w.tensor.shape)}>"))
+    if show_attributes and node.attributes:
+        by_name = {a.name: a.value for a in node.attributes}
+        picked: list[tuple[str, str, str]] = []
+        for name in KEY_ATTRS:
+            if name in by_name:
+                text = _fmt_value(by_name[name])
+                if text is not None:
+                    picked.append((name, " = ", text))
+        if len(picked) < MAX_ATTR_ROWS:
+            for a in node.attributes:
+                if a.name in SKIP_ATTRS or a.name in KEY_ATTRS or a.name.endswith(
+                    ("_initializer", "_regularizer", "_constraint")
+                ):
+                    continue
+                text = _fmt_value(a.value)
+                if text is not None:
+                    picked.append((a.name, " = ", text))
+                if len(picked) >= MAX_ATTR_ROWS:
+                    break
+        rows.extend(picked[:MAX_ATTR_ROWS])
+    return rows
+
+
+def item_content(item: Any, graph: Graph, show_weights: bool, show_attributes: bool,
+                 show_names: bool) -> NodeContent:
+    """The content of one ViewItem (a node, a collapsed group, a graph input or output)."""
+    kind = item.kind
+    if kind == "node" and item.node is not None:
+        node: Node = item.node
+        rows = node_rows(node, show_weights, show_attributes)
+        sub = node.name if show_names else ""
+        return NodeContent(kind, node.op_type, sub, tuple(rows), node.category)
+    if kind == "group":
+        count = int(getattr(item, "count", 0) or 0)
+        label = item.label or (item.group[-1] if item.group else "group")
+        return NodeContent(kind, label, f"{count} nodes", (), "group")
+    name = item.label
+    value = graph.value(name)
+    shape = format_shape(value.shape) if value.shape is not None else ""
+    sub = f"{value.dtype or '?'}[{shape}]" if value.shape is not None or value.dtype else ""
+    return NodeContent(kind, name, sub, (), kind)
+
+
+def content_size(c: NodeContent, measure: TextMeasure, small: TextMeasure) -> tuple[float, float]:
+    """Width and height of an item with content `c`, in world units."""
+    if c.kind in ("input", "output"):
+        w = max(measure.width(c.title, bold=True), small.width(c.subtitle)) + 2 * PAD_X + 10
+        h = HEADER_H + (ROW_H if c.subtitle else 0.0) + 2
+        return max(MIN_W, w), h
+    w = measure.width(c.title, bold=True) + 6  # bold headers breathe a little
+    h = HEADER_H
+    if c.subtitle:
+        w = max(w, small.width(c.subtitle))
+        h += ROW_H - 1
+    if c.kind == "group":
+        w += 18  # room for the expand toggle
+    for key, sep, val in c.rows:
+        w = max(w, measure.width(key, bold=True) + measure.width(sep + val))
+    if c.rows:
+        h += len(c.rows) * ROW_H + PAD_Y
+    return max(MIN_W, w + 2 * PAD_X), h

@@ -1,0 +1,223 @@
+"""The pure half of the graph view: IR graph -> SceneData (contents, sizes, layout, index).
+
+No Qt objects here, so the main window can run `prepare()` in a worker thread and hand the
+result to `GraphView.show_scene()` on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from inspector.ir.model import Graph, Model, format_shape
+from inspector.progress import NO_TASK, Task
+from inspector.ui.graph.node_content import (
+    FONT_SIZE,
+    SMALL_FONT_SIZE,
+    NodeContent,
+    TextMeasure,
+    content_size,
+    item_content,
+)
+from inspector.ui.graph.spatial import SpatialGrid
+
+FRAME_PAD = 12.0
+FRAME_LABEL_H = 18.0
+
+
+@dataclass(frozen=True)
+class SceneOptions:
+    """What nodes show and how the graph is laid out."""
+
+    show_weights: bool = True
+    show_attributes: bool = True
+    show_names: bool = False
+    direction: str = "TB"
+    hide_constants: bool = True
+    node_gap: float = 28.0
+    layer_gap: float = 44.0
+    char_advances: tuple[float, ...] | None = None  # measured by the view from its real font
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An expanded group drawn as a labelled frame around its nodes."""
+
+    path: tuple[str, ...]
+    label: str
+    rect: tuple[float, float, float, float]
+    depth: int
+
+
+@dataclass
+class SceneData:
+    """Everything the painter needs, as plain Python and numpy data."""
+
+    graph: Graph
+    options: SceneOptions
+    expanded: frozenset[tuple[str, ...]]
+    items: list[Any]
+    contents: list[NodeContent]
+    rects: np.ndarray  # (n, 4) x0, y0, x1, y1
+    edges: np.ndarray  # (m, 2) item indices
+    edge_values: list[str]
+    edge_labels: list[str]
+    routes: list[np.ndarray]
+    segments: np.ndarray  # (s, 4) x0, y0, x1, y1 of every straight piece of every route
+    segment_edge: np.ndarray  # (s,) the edge each segment belongs to
+    frames: list[Frame]
+    layers: list[Any]
+    width: float
+    height: float
+    node_index: SpatialGrid = field(repr=False)
+    segment_index: SpatialGrid = field(repr=False)
+    index_of_node: dict[str, int] = field(default_factory=dict)
+    groups: frozenset[tuple[str, ...]] = frozenset()
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The world rectangle covering nodes, frames and routes."""
+        if len(self.rects) == 0:
+            return (0.0, 0.0, 1.0, 1.0)
+        x0, y0 = self.rects[:, 0].min(), self.rects[:, 1].min()
+        x1, y1 = self.rects[:, 2].max(), self.rects[:, 3].max()
+        if len(self.segments):
+            x0 = min(x0, self.segments[:, [0, 2]].min())
+            x1 = max(x1, self.segments[:, [0, 2]].max())
+            y0 = min(y0, self.segments[:, [1, 3]].min())
+            y1 = max(y1, self.segments[:, [1, 3]].max())
+        for f in self.frames:
+            x0, y0 = min(x0, f.rect[0]), min(y0, f.rect[1])
+            x1, y1 = max(x1, f.rect[2]), max(y1, f.rect[3])
+        return (float(x0), float(y0), float(x1), float(y1))
+
+
+def all_groups(graph: Graph) -> frozenset[tuple[str, ...]]:
+    """Every group path (and each of its prefixes) used by a node of `graph`."""
+    seen: set[tuple[str, ...]] = set()
+    for node in graph.nodes:
+        g = node.group
+        for i in range(1, len(g) + 1):
+            seen.add(tuple(g[:i]))
+    return frozenset(seen)
+
+
+def prepare(model: Model | None, graph: Graph | None = None,
+            expanded: frozenset[tuple[str, ...]] | None = None,
+            options: SceneOptions | None = None, task: Task = NO_TASK) -> SceneData:
+    """Build the view graph, size every item, lay it out and index it (pure, no Qt)."""
+    from inspector.layout import build_view_graph, default_expanded, layered_layout
+
+    if graph is None:
+        if model is None:
+            raise ValueError("prepare needs a model or a graph")
+        graph = model.graph
+    options = options or SceneOptions()
+    if expanded is None:
+        expanded = frozenset(default_expanded(graph))
+    task.report(0.02, "Building the view graph")
+    vg = build_view_graph(graph, frozenset(expanded), hide_constants=options.hide_constants)
+    items = list(vg.items)
+    n = len(items)
+    task.report(0.15, "Measuring nodes")
+    measure = TextMeasure(options.char_advances, FONT_SIZE)
+    small = TextMeasure(options.char_advances, SMALL_FONT_SIZE)
+    contents: list[NodeContent] = []
+    sizes = np.empty((n, 2), dtype=np.float64)
+    for i, item in enumerate(items):
+        c = item_content(item, graph, options.show_weights, options.show_attributes,
+                         options.show_names)
+        contents.append(c)
+        sizes[i] = content_size(c, measure, small)
+        if i % 5000 == 4999:
+            task.check()
+    edges = np.asarray(vg.edges, dtype=np.int64).reshape(-1, 2)
+    task.report(0.3, "Laying out")
+    lay = layered_layout(n, edges, sizes, options.direction, options.node_gap,
+                         options.layer_gap, task)
+    task.report(0.85, "Indexing")
+    pos = np.asarray(lay.positions, dtype=np.float64).reshape(-1, 2)
+    half = np.asarray(lay.sizes, dtype=np.float64).reshape(-1, 2) / 2 if n else sizes / 2
+    rects = np.hstack([pos - half, pos + half]) if n else np.zeros((0, 4))
+    routes = [np.asarray(r, dtype=np.float64).reshape(-1, 2) for r in lay.routes]
+    segments, segment_edge = _segments(routes)
+    edge_values = list(vg.edge_values)
+    edge_labels = [_shape_label(graph, v) for v in edge_values]
+    frames = _frames(items, rects, frozenset(expanded))
+    data = SceneData(
+        graph=graph, options=options, expanded=frozenset(expanded), items=items,
+        contents=contents, rects=rects, edges=edges, edge_values=edge_values,
+        edge_labels=edge_labels, routes=routes, segments=segments, segment_edge=segment_edge,
+        frames=frames, layers=list(getattr(lay, "layers", [])),
+        width=float(lay.width), height=float(lay.height),
+        node_index=SpatialGrid(rects), segment_index=SpatialGrid(_seg_boxes(segments)),
+        index_of_node=dict(vg.index_of_node), groups=all_groups(graph),
+    )
+    task.report(1.0, "")
+    return data
+
+
+def _shape_label(graph: Graph, value_name: str) -> str:
+    v = graph.values.get(value_name)
+    if v is None or v.shape is None:
+        return ""
+    return format_shape(v.shape)
+
+
+def _segments(routes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All consecutive point pairs of every route, with the edge each belongs to."""
+    counts = np.array([max(len(r) - 1, 0) for r in routes], dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros((0, 4)), np.zeros(0, dtype=np.int64)
+    pts = [r for r in routes if len(r) >= 2]
+    allp = np.concatenate(pts)
+    lens = np.array([len(r) for r in pts])
+    ends = np.cumsum(lens)
+    keep = np.ones(len(allp) - 1, dtype=bool)
+    keep[ends[:-1] - 1] = False  # a pair spanning two routes is not a segment
+    segs = np.hstack([allp[:-1][keep], allp[1:][keep]])
+    edge_ids = np.repeat(np.arange(len(routes)), counts)
+    return segs, edge_ids
+
+
+def _seg_boxes(segs: np.ndarray) -> np.ndarray:
+    if len(segs) == 0:
+        return np.zeros((0, 4))
+    return np.column_stack([
+        np.minimum(segs[:, 0], segs[:, 2]), np.minimum(segs[:, 1], segs[:, 3]),
+        np.maximum(segs[:, 0], segs[:, 2]), np.maximum(segs[:, 1], segs[:, 3]),
+    ])
+
+
+def _frames(items: Sequence[Any], rects: np.ndarray,
+            expanded: frozenset[tuple[str, ...]]) -> list[Frame]:
+    """A frame per expanded group with drawn members, padded more the shallower it is."""
+    members: dict[tuple[str, ...], list[int]] = {}
+    for i, item in enumerate(items):
+        if item.kind == "node" and item.node is not None:
+            path = tuple(item.node.group)
+        elif item.kind == "group":
+            path = tuple(item.group)[:-1]
+        else:
+            continue
+        for d in range(1, len(path) + 1):
+            p = path[:d]
+            if p in expanded:
+                members.setdefault(p, []).append(i)
+    if not members:
+        return []
+    max_depth = max(len(p) for p in members)
+    frames = []
+    for path, idx in members.items():
+        r = rects[np.asarray(idx)]
+        # Outer groups get more padding so nested frames do not share a border.
+        pad = FRAME_PAD + (max_depth - len(path)) * 8.0
+        rect = (float(r[:, 0].min() - pad), float(r[:, 1].min() - pad - FRAME_LABEL_H),
+                float(r[:, 2].max() + pad), float(r[:, 3].max() + pad))
+        frames.append(Frame(path, path[-1], rect, len(path)))
+    frames.sort(key=lambda f: f.depth)
+    return frames

@@ -1,0 +1,119 @@
+"""Palettes (light, dark) and category colours for the graph view; plain data, no Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RGB = tuple[int, int, int]
+
+#: Header fill per op category. Netron's hues where it has one, so the graph reads the same.
+CATEGORY_COLORS: dict[str, RGB] = {
+    "input": (238, 238, 238),
+    "output": (238, 238, 238),
+    "layer": (51, 85, 136),
+    "activation": (112, 41, 33),
+    "normalization": (51, 85, 68),
+    "pooling": (51, 85, 51),
+    "dropout": (69, 71, 112),
+    "recurrent": (48, 110, 120),
+    "attention": (104, 62, 130),
+    "embedding": (140, 90, 30),
+    "merge": (84, 84, 92),
+    "math": (210, 210, 210),
+    "shape": (108, 79, 71),
+    "tensor": (89, 66, 59),
+    "logic": (150, 120, 40),
+    "control": (150, 60, 100),
+    "quantization": (80, 40, 0),
+    "constant": (190, 190, 190),
+    "data": (85, 85, 85),
+    "custom": (128, 128, 128),
+    "other": (225, 225, 225),
+    "group": (70, 90, 120),
+}
+
+
+def category_color(category: str) -> RGB:
+    """The header colour of `category` (grey for anything unknown)."""
+    return CATEGORY_COLORS.get(category, CATEGORY_COLORS["other"])
+
+
+def text_on(rgb: RGB) -> RGB:
+    """Black or white, whichever reads better on `rgb` (WCAG relative luminance)."""
+    r, g, b = (c / 255.0 for c in rgb)
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return (0, 0, 0) if lum > 0.5 else (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Every colour the view uses apart from category headers."""
+
+    name: str
+    background: RGB
+    node_body: RGB
+    node_border: RGB
+    node_text: RGB
+    key_text: RGB
+    edge: RGB
+    edge_label: RGB
+    io_fill: RGB
+    io_border: RGB
+    frame_fill: RGB
+    frame_border: RGB
+    frame_text: RGB
+    selection: RGB
+    dim_alpha: int
+    overlay_fill: RGB
+    overlay_text: RGB
+
+
+LIGHT = Palette(
+    name="light",
+    background=(255, 255, 255),
+    node_body=(252, 252, 252),
+    node_border=(110, 110, 110),
+    node_text=(20, 20, 20),
+    key_text=(105, 105, 105),
+    edge=(90, 90, 90),
+    edge_label=(110, 110, 110),
+    io_fill=(238, 238, 238),
+    io_border=(90, 90, 90),
+    frame_fill=(241, 245, 252),
+    frame_border=(160, 178, 205),
+    frame_text=(60, 80, 110),
+    selection=(230, 120, 0),
+    dim_alpha=50,
+    overlay_fill=(245, 245, 245),
+    overlay_text=(40, 40, 40),
+)
+
+DARK = Palette(
+    name="dark",
+    background=(30, 31, 34),
+    node_body=(48, 50, 55),
+    node_border=(120, 124, 132),
+    node_text=(228, 228, 228),
+    key_text=(160, 164, 172),
+    edge=(165, 168, 175),
+    edge_label=(150, 154, 160),
+    io_fill=(60, 62, 68),
+    io_border=(170, 172, 178),
+    frame_fill=(38, 42, 52),
+    frame_border=(80, 96, 124),
+    frame_text=(170, 185, 210),
+    selection=(255, 160, 40),
+    dim_alpha=45,
+    overlay_fill=(45, 46, 50),
+    overlay_text=(220, 220, 220),
+)
+
+PALETTES: dict[str, Palette] = {"light": LIGHT, "dark": DARK}
+
+
+def palette(name: str) -> Palette:
+    """The palette called `name` ("light" or "dark"); ValueError for anything else."""
+    try:
+        return PALETTES[name]
+    except KeyError:
+        raise ValueError(f"unknown palette {name!r}: choose light or dark") from None

@@ -1,0 +1,210 @@
+"""GraphView on real ONNX models: items, selection, groups, subgraphs, LOD, palettes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from inspector.loaders.registry import load_model
+from inspector.ui.graph.view import GraphView
+from tests.ui.test_graph_view_models import conv_net, if_model, transformer
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("graph_models")
+    conv_net(d / "conv.onnx")
+    transformer(d / "encoder.onnx")
+    if_model(d / "if.onnx")
+    return d
+
+
+@pytest.fixture
+def view(qtbot) -> GraphView:
+    v = GraphView()
+    v.resize(900, 1100)
+    qtbot.addWidget(v)
+    v.show()
+    return v
+
+
+def _screen_center(v: GraphView, i: int) -> QPointF:
+    x, y = v._item_center(i)
+    return QPointF(x * v.zoom() + v._tx, y * v.zoom() + v._ty)
+
+
+def test_one_drawn_item_per_onnx_node_input_output(view, model_dir) -> None:
+    proto = onnx.load(model_dir / "conv.onnx")
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    expected = len(proto.graph.node) + len(proto.graph.input) + len(proto.graph.output)
+    assert view.item_count() == expected
+    view.render_image(900, 1100)  # fitted: everything is in view
+    assert view.painter.items_drawn == expected
+    kinds = [it.kind for it in view.scene_data.items]
+    assert kinds.count("input") == 1 and kinds.count("output") == 1
+
+
+def test_click_selects_node_and_emits_it(view, qtbot, model_dir) -> None:
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    view.set_zoom(1.0)
+    i = view.scene_data.index_of_node["bn1"]
+    view.center_on(*view._item_center(i))
+    with qtbot.waitSignal(view.node_selected) as sig:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=_screen_center(view, i).toPoint())
+    assert sig.args[0].name == "bn1" and sig.args[0].op_type == "BatchNormalization"
+    with qtbot.waitSignal(view.node_selected) as sig:
+        assert view.select_node("fc")
+    assert sig.args[0].name == "fc"
+
+
+def test_click_on_edge_selects_its_value(view, qtbot, model_dir) -> None:
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    data = view.scene_data
+    e = data.edge_values.index("relu0")
+    route = data.routes[e]
+    mid = (route[0] + route[-1]) / 2
+    view.set_zoom(1.0)
+    view.center_on(*mid)
+    with qtbot.waitSignal(view.value_selected) as sig:
+        view.click_at(QPointF(view.width() / 2, view.height() / 2))
+    assert sig.args[0] == "relu0"
+
+
+def test_arrow_keys_follow_onnx_edges(view, qtbot, model_dir) -> None:
+    proto = onnx.load(model_dir / "conv.onnx")
+    consumer = next(n.name for n in proto.graph.node if "conv1" in n.input)
+    producer = next(n.name for n in proto.graph.node if "bn1" in n.output)
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    view.select_node("conv1")
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.selected_node().name == consumer
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert view.selected_node().name == "conv1"
+    view.select_node("relu1")
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert view.selected_node().name == producer
+
+
+def test_groups_collapse_and_expand(view, qtbot, model_dir) -> None:
+    proto = onnx.load(model_dir / "encoder.onnx")
+    view.set_model(load_model(model_dir / "encoder.onnx"))
+    view.expand_all()
+    every = len(proto.graph.node) + len(proto.graph.input) + len(proto.graph.output)
+    assert view.item_count() == every
+    assert any(f.path == ("encoder", "layer.1", "attention") for f in view.scene_data.frames)
+    view.collapse_all()
+    collapsed = view.item_count()
+    assert collapsed < every
+    with qtbot.waitSignal(view.group_toggled) as sig:
+        view.toggle_group(("encoder",))
+    assert sig.args[0] == ("encoder",)
+    assert collapsed < view.item_count() < every
+    groups = [it for it in view.scene_data.items if it.kind == "group"]
+    assert sorted(tuple(g.group) for g in groups) == [("encoder", f"layer.{i}") for i in range(3)]
+    in_layer0 = sum(1 for n in proto.graph.node if n.name.startswith("/encoder/layer.0/"))
+    assert next(g for g in groups if g.group[-1] == "layer.0").count == in_layer0
+
+
+def test_double_click_expands_group(view, qtbot, model_dir) -> None:
+    view.set_model(load_model(model_dir / "encoder.onnx"))
+    view.collapse_all()
+    before = view.item_count()
+    i = next(k for k, it in enumerate(view.scene_data.items) if it.kind == "group")
+    with qtbot.waitSignal(view.group_toggled):
+        qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=_screen_center(view, i).toPoint())
+    assert view.item_count() > before
+
+
+def test_select_node_inside_collapsed_group_expands_it(view, model_dir) -> None:
+    view.set_model(load_model(model_dir / "encoder.onnx"))
+    view.collapse_all()
+    assert view.select_node("/encoder/layer.2/ffn/Relu")
+    assert view.selected_node().op_type == "Relu"
+
+
+def test_trace_matches_onnx_lineage(view, model_dir) -> None:
+    proto = onnx.load(model_dir / "conv.onnx")
+    producers = {o: n for n in proto.graph.node for o in n.output}
+    want, todo = {"relu1"}, ["relu1"]
+    while todo:
+        name = todo.pop()
+        node = next(n for n in proto.graph.node if n.name == name)
+        for i in node.input:
+            if i in producers and producers[i].name not in want:
+                want.add(producers[i].name)
+                todo.append(producers[i].name)
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    assert view.trace("relu1", "ancestors") == want
+    dimmed = view._dimmed
+    for name, i in view.scene_data.index_of_node.items():
+        assert bool(dimmed[i]) == (name not in want)
+    view.highlight(None)
+    assert view._dimmed is None
+
+
+def test_subgraph_breadcrumbs(view, qtbot, model_dir) -> None:
+    view.set_model(load_model(model_dir / "if.onnx"))
+    with qtbot.waitSignal(view.breadcrumbs_changed) as sig:
+        view.enter_subgraph("branch", "then_branch")
+    assert len(sig.args[0]) == 2 and sig.args[0][1] == "branch/then_branch"
+    assert [it.node.op_type for it in view.scene_data.items if it.kind == "node"] == ["Relu"]
+    with qtbot.waitSignal(view.breadcrumbs_changed) as sig:
+        view.leave_subgraph()
+    assert len(sig.args[0]) == 1
+    assert any(it.kind == "node" and it.node.op_type == "If" for it in view.scene_data.items)
+
+
+def test_no_text_when_zoomed_far_out(view, model_dir) -> None:
+    view.set_model(load_model(model_dir / "encoder.onnx"))
+    view.expand_all()
+    view.set_zoom(0.05)
+    before = view.painter.text_calls
+    view.render_image(900, 1100)
+    assert view.painter.text_calls == before
+    assert view.painter.items_drawn > 0
+    view.set_zoom(1.0)
+    view.render_image(900, 1100)
+    assert view.painter.text_calls > before
+
+
+def test_dark_palette_changes_background(view, model_dir) -> None:
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    light = view.grab().toImage().pixelColor(2, 2)
+    view.set_palette("dark")
+    dark = view.grab().toImage().pixelColor(2, 2)
+    assert light.lightness() > 200 and dark.lightness() < 60
+
+
+def test_node_colors_are_drawn(view, model_dir) -> None:
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    view.set_zoom(1.0)
+    view.center_on(*view._item_center(view.scene_data.index_of_node["conv0"]))
+    magenta = (250, 0, 250)
+    before = np.asarray(_rgb(view.render_image(900, 1100)))
+    view.set_node_colors({"conv0": magenta}, [("max |activation|", magenta)])
+    after = np.asarray(_rgb(view.render_image(900, 1100)))
+    assert not (before == magenta).all(axis=2).any()
+    assert (after == magenta).all(axis=2).sum() > 200
+
+
+def test_prepare_off_the_gui_thread(view, model_dir) -> None:
+    model = load_model(model_dir / "encoder.onnx")
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("d", GraphView.prepare(model)))
+    t.start()
+    t.join(60)
+    view.show_scene(out["d"])
+    assert view.item_count() == len(out["d"].items) > 0
+
+
+def _rgb(img):
+    from PIL import Image
+
+    img = img.convertToFormat(img.Format.Format_RGB888)
+    return Image.frombytes("RGB", (img.width(), img.height()),
+                           bytes(img.constBits())[: img.width() * img.height() * 3])
