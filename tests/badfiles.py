@@ -207,6 +207,42 @@ def keras_zip_bomb(folder: Path) -> BadFile:
     return path, "too large|too big|bomb|exceeds|limit|size"
 
 
+def keras_zip_bomb_forged(folder: Path) -> BadFile:
+    """A .keras whose config.json inflates to 1.2 GB while both zip headers claim a few KB:
+    a loader that trusts the declared size must still stop where the data disagrees."""
+    import struct
+
+    path = folder / "forged_bomb.keras"
+    with zipfile.ZipFile(SAMPLES / "iris_mlp.keras") as src:
+        config = src.read("config.json")
+        weights = src.read("model.weights.h5")
+        metadata = src.read("metadata.json")
+    chunk = b" " * (1 << 24)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("metadata.json", metadata)
+        # Under 2 GiB, so plain 32-bit size fields that can be overwritten in place.
+        with z.open("config.json", mode="w") as f:
+            for _ in range((BOMB_BYTES - len(config)) // len(chunk)):
+                f.write(chunk)
+            f.write(config)
+        z.writestr("model.weights.h5", weights)
+    with zipfile.ZipFile(path) as z:
+        local = z.getinfo("config.json").header_offset
+        central = z.start_dir  # type: ignore[attr-defined]
+    data = bytearray(path.read_bytes())
+    fake = struct.pack("<I", len(config))
+    # APPNOTE 4.3.7: uncompressed size is at offset 22 of the local file header.
+    assert data[local : local + 4] == b"PK\x03\x04"
+    data[local + 22 : local + 26] = fake
+    # APPNOTE 4.3.12: and at offset 24 of its central directory entry.
+    entry = data.index(b"PK\x01\x02", central)
+    while data[entry + 46 : entry + 46 + len(b"config.json")] != b"config.json":
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    data[entry + 24 : entry + 28] = fake
+    path.write_bytes(bytes(data))
+    return path, "corrupt|crc|bad zip|invalid|not valid|json|bomb|size|too large"
+
+
 def h5_bad_model_config(folder: Path) -> BadFile:
     """A real legacy .h5 (iris sample) whose model_config attribute is broken JSON."""
     import h5py
@@ -278,6 +314,7 @@ FACTORIES: dict[str, Callable[[Path], BadFile]] = {
     "keras_no_config": keras_no_config,
     "keras_bad_json": keras_bad_json,
     "keras_zip_bomb": keras_zip_bomb,
+    "keras_zip_bomb_forged": keras_zip_bomb_forged,
     "h5_bad_model_config": h5_bad_model_config,
     "h5_not_keras": h5_not_keras,
 }
