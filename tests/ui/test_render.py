@@ -1,0 +1,91 @@
+"""Whole-graph export (PNG, SVG) and `render_model`, checked against the model files."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+
+from inspector.loaders.registry import load_model
+from inspector.ui.graph.style import category_color
+from inspector.ui.graph.view import GraphView
+from inspector.ui.render import render_model
+from tests.ui.test_graph_view_models import conv_net
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.fixture(scope="session")
+def conv_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return conv_net(tmp_path_factory.mktemp("render") / "conv.onnx")
+
+
+def _colors_present(png: Path, colors: list[tuple[int, int, int]]) -> list[bool]:
+    arr = np.asarray(Image.open(png).convert("RGB"))
+    return [bool((arr == c).all(axis=2).sum() > 30) for c in colors]
+
+
+def test_export_png_is_a_real_picture(qtbot, conv_path, tmp_path) -> None:
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.set_model(load_model(conv_path))
+    out = view.export_png(tmp_path / "g.png", scale=1.0)
+    arr = np.asarray(Image.open(out).convert("RGB"))
+    assert arr.shape[0] > 400  # the whole graph, not the small widget
+    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 50
+    cats = ["layer", "activation", "normalization", "pooling"]
+    assert all(_colors_present(out, [category_color(c) for c in cats]))
+
+
+def test_export_svg_has_labels_and_weight_shapes(qtbot, conv_path, tmp_path) -> None:
+    proto = onnx.load(conv_path)
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.set_model(load_model(conv_path))
+    text = view.export_svg(tmp_path / "g.svg").read_text(encoding="utf-8")
+    for op in {n.op_type for n in proto.graph.node}:
+        assert op in text
+    for init in proto.graph.initializer:
+        if init.name.endswith(".W"):
+            assert "x".join(str(d) for d in init.dims) in text
+
+
+def test_dark_export_has_dark_background(qtbot, conv_path, tmp_path) -> None:
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.set_model(load_model(conv_path))
+    view.set_palette("dark")
+    arr = np.asarray(Image.open(view.export_png(tmp_path / "d.png")).convert("L"))
+    assert arr[0, 0] < 60
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_render_model_png(conv_path, tmp_path, horizontal) -> None:
+    out = tmp_path / "r.png"
+    render_model(load_model(conv_path), out, horizontal=horizontal)
+    w, h = Image.open(out).size
+    assert (w > h) == horizontal  # a chain is long along the layout direction
+
+
+def test_render_keras_sample_svg_names_every_layer_class(tmp_path) -> None:
+    path = SAMPLES / "digits_cnn.keras"
+    if not path.exists():
+        pytest.skip("samples not generated")
+    with zipfile.ZipFile(path) as z:
+        config = json.loads(z.read("config.json"))
+    classes = {layer["class_name"] for layer in config["config"]["layers"]}
+    out = tmp_path / "k.svg"
+    render_model(load_model(path), out)
+    text = out.read_text(encoding="utf-8")
+    missing = [c for c in classes if c not in text and c != "InputLayer"]
+    assert not missing
+
+
+def test_render_rejects_other_suffixes(conv_path, tmp_path) -> None:
+    with pytest.raises(ValueError, match="png or .svg"):
+        render_model(load_model(conv_path), tmp_path / "x.jpg")
