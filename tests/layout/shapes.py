@@ -1,0 +1,106 @@
+"""Generated graphs shaped like real networks (chain, ResNet, Inception, transformer, random
+DAG), as (node count, (m, 2) edge array), for layout tests and the layout benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class _Builder:
+    """Append-only graph: `node(*inputs)` adds a node fed by `inputs` and returns its index."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.edges: list[tuple[int, int]] = []
+
+    def node(self, *inputs: int) -> int:
+        v = self.n
+        self.n += 1
+        self.edges.extend((u, v) for u in inputs)
+        return v
+
+    def chain(self, start: int, length: int) -> int:
+        v = start
+        for _ in range(length):
+            v = self.node(v)
+        return v
+
+    def done(self) -> tuple[int, np.ndarray]:
+        return self.n, np.array(self.edges, dtype=np.int64).reshape(-1, 2)
+
+
+def chain(n: int) -> tuple[int, np.ndarray]:
+    """A plain chain 0 -> 1 -> ... -> n-1."""
+    b = _Builder()
+    if n:
+        b.chain(b.node(), n - 1)
+    return b.done()
+
+
+def resnet(blocks: int) -> tuple[int, np.ndarray]:
+    """Stem, residual blocks (conv-bn-relu-conv-bn-add-relu, skip to the add; every fourth
+    block has a projection conv-bn on the skip), then pool-flatten-fc-softmax."""
+    b = _Builder()
+    x = b.chain(b.node(), 4)
+    for i in range(blocks):
+        y = b.chain(x, 5)
+        skip = b.chain(x, 2) if i % 4 == 0 else x
+        x = b.node(y, skip)
+        x = b.node(x)
+    b.chain(x, 4)
+    return b.done()
+
+
+def inception(modules: int) -> tuple[int, np.ndarray]:
+    """Modules of four branches (1x1; 1x1-3x3; 1x1-3x3-3x3; pool-1x1) joined by a concat."""
+    b = _Builder()
+    x = b.chain(b.node(), 3)
+    for _ in range(modules):
+        ends = [b.chain(x, k) for k in (1, 2, 3, 2)]
+        x = b.node(*ends)
+    b.chain(x, 3)
+    return b.done()
+
+
+def transformer(blocks: int) -> tuple[int, np.ndarray]:
+    """Encoder blocks as an ONNX export draws them: q/k/v projections with reshapes, scaled
+    dot-product attention with one attention mask (made once, fed to every block),
+    residual adds, layer norms and a GELU MLP."""
+    b = _Builder()
+    ids = b.node()
+    x = b.node(b.chain(ids, 1), b.node())  # embedding + position embedding
+    mask = b.chain(b.node(), 3)  # unsqueeze, cast, scale
+    for _ in range(blocks):
+        h = b.node(x)  # layer norm
+        q, k, v = (b.chain(h, 4) for _ in range(3))  # matmul, add, reshape, transpose
+        s = b.node(q, b.node(k))  # transpose k, matmul
+        s = b.node(b.node(s), mask)  # div, add mask
+        a = b.node(b.node(s), v)  # softmax, matmul v
+        a = b.chain(a, 4)  # transpose, reshape, matmul, add
+        x = b.node(x, a)
+        h = b.chain(b.node(x), 5)  # layer norm, matmul, add, gelu, matmul, add
+        x = b.node(x, h)
+    b.chain(x, 2)
+    return b.done()
+
+
+def random_dag(n: int, m: int, seed: int = 0, window: int = 40) -> tuple[int, np.ndarray]:
+    """Random DAG: `m` edges i -> j with i < j <= i + window (locality like real graphs)."""
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, max(n - 1, 1), size=m)
+    dst = np.minimum(src + rng.integers(1, window + 1, size=m), n - 1)
+    keep = src < dst
+    return n, np.column_stack([src[keep], dst[keep]]).astype(np.int64)
+
+
+def sizes_for(n: int, seed: int = 0) -> np.ndarray:
+    """Node sizes like a graph view's boxes: widths 40-180, heights 20-64."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.uniform(40, 180, n), rng.uniform(20, 64, n)])
+
+
+def shaped(kind: str, approx_nodes: int) -> tuple[int, np.ndarray]:
+    """A graph of `kind` ("resnet", "inception", "transformer") with about this many nodes."""
+    per = {"resnet": 7.5, "inception": 9.0, "transformer": 32.0}[kind]
+    count = max(1, int(approx_nodes / per))
+    return {"resnet": resnet, "inception": inception, "transformer": transformer}[kind](count)
