@@ -210,14 +210,19 @@ def _frames(items: Sequence[Any], rects: np.ndarray,
                 members.setdefault(p, []).append(i)
     if not members:
         return []
-    max_depth = max(len(p) for p in members)
-    frames = []
-    for path, idx in members.items():
-        r = rects[np.asarray(idx)]
-        # Outer groups get more padding so nested frames do not share a border.
-        pad = FRAME_PAD + (max_depth - len(path)) * 8.0
-        rect = (float(r[:, 0].min() - pad), float(r[:, 1].min() - pad - FRAME_LABEL_H),
-                float(r[:, 2].max() + pad), float(r[:, 3].max() + pad))
-        frames.append(Frame(path, path[-1], rect, len(path)))
+    # Innermost first, so each frame encloses its child frames' title bars as well.
+    boxes: dict[tuple[str, ...], list[float]] = {}
+    for path in sorted(members, key=len, reverse=True):
+        r = rects[np.asarray(members[path])]
+        box = [float(r[:, 0].min()), float(r[:, 1].min()), float(r[:, 2].max()),
+               float(r[:, 3].max())]
+        for child, cb in boxes.items():
+            if len(child) == len(path) + 1 and child[:-1] == path:
+                box = [min(box[0], cb[0]), min(box[1], cb[1]), max(box[2], cb[2]),
+                       max(box[3], cb[3])]
+        boxes[path] = [box[0] - FRAME_PAD, box[1] - FRAME_PAD - FRAME_LABEL_H,
+                       box[2] + FRAME_PAD, box[3] + FRAME_PAD]
+    frames = [Frame(path, path[-1], (b[0], b[1], b[2], b[3]), len(path))
+              for path, b in boxes.items()]
     frames.sort(key=lambda f: f.depth)
     return frames
