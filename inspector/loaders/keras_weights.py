@@ -72,8 +72,8 @@ def own_var_names(cls: str, cfg: dict[str, Any]) -> list[str] | None:
         if cls == "EinsumDense":
             return ["kernel"] + (["bias"] if cfg.get("bias_axes") else [])
         return ["kernel", *_bias(cfg)]
-    if cls.startswith("DepthwiseConv"):
-        return ["depthwise_kernel", *_bias(cfg)]
+    if cls.startswith("DepthwiseConv"):  # Keras 3 names it "kernel" (Keras 2: depthwise_kernel)
+        return ["kernel", *_bias(cfg)]
     if cls.startswith("SeparableConv"):
         return ["depthwise_kernel", "pointwise_kernel", *_bias(cfg)]
     if cls in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"):
