@@ -109,9 +109,14 @@ def _has_external_data(proto: onnx.ModelProto) -> bool:
 
 
 class ProbeSession:
-    """An onnxruntime session on the probe model of an ONNX file: one run gives every value."""
+    """An onnxruntime session on the probe model of an ONNX file: one run gives every value.
 
-    def __init__(self, model_path: str | Path, *, threads: int | None = None) -> None:
+    `threads` sets onnxruntime's intra-op threads; `expose=False` skips adding node outputs.
+    """
+
+    def __init__(
+        self, model_path: str | Path, *, threads: int | None = None, expose: bool = True
+    ) -> None:
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -122,7 +127,8 @@ class ProbeSession:
             raise RunError(f"{path}: no such file") from None
         except Exception as e:  # noqa: BLE001 - a corrupt protobuf must not be a traceback
             raise RunError(f"{path.name}: not a readable ONNX model ({type(e).__name__})") from None
-        probe, skipped = expose_all_values(proto)
+        # expose=False runs the file as is (a Keras probe already outputs every layer).
+        probe, skipped = expose_all_values(proto) if expose else (proto, [])
         self.skipped: dict[str, str] = dict(s.split(": ", 1) for s in skipped)
 
         opts = ort.SessionOptions()

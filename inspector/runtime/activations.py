@@ -1,0 +1,148 @@
+"""Every layer's activation for one input, for ONNX files and (through tf2onnx) Keras files."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inspector.ir import Model
+from inspector.progress import NO_TASK, Task
+from inspector.runtime.errors import InputError, RunError
+from inspector.runtime.keras_convert import PREACT_SUFFIX, convert_keras
+from inspector.runtime.onnx_probe import ProbeSession
+
+# A few sessions stay open so re-running the same model (new input) skips session creation;
+# more would hold several models' weights in memory at once.
+_MAX_SESSIONS = 4
+_SESSIONS: OrderedDict[tuple[str, int, int, bool], ProbeSession] = OrderedDict()
+
+
+@dataclass
+class ActivationResult:
+    """Arrays from one run. `values` keys: ONNX value names, or Keras layer names ("layer:k"
+    for later calls of a shared layer, "<layer>/preact" before a fused activation).
+    `by_node` maps IR node names to their keys in `values`."""
+
+    values: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+    by_node: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def session_for(path: str | Path, *, expose: bool = True) -> ProbeSession:
+    """A cached ProbeSession for `path`, rebuilt when the file changes (mtime or size)."""
+    p = Path(path).resolve()
+    try:
+        st = p.stat()
+    except OSError:
+        raise RunError(f"{p}: no such file") from None
+    key = (str(p), st.st_mtime_ns, st.st_size, expose)
+    sess = _SESSIONS.get(key)
+    if sess is None:
+        sess = ProbeSession(p, expose=expose)
+        _SESSIONS[key] = sess
+        while len(_SESSIONS) > _MAX_SESSIONS:
+            _SESSIONS.popitem(last=False)
+    else:
+        _SESSIONS.move_to_end(key)
+    return sess
+
+
+def clear_sessions() -> None:
+    """Drop every cached session (frees their memory)."""
+    _SESSIONS.clear()
+
+
+def _sub_task(task: Task, lo: float, hi: float) -> Task:
+    """A Task reporting into [lo, hi] of the parent's range."""
+    if task.progress is None:
+        return Task(cancelled=task.cancelled)
+    parent = task.progress
+    return Task(lambda f, m: parent(lo + (hi - lo) * f, m), task.cancelled)
+
+
+def _run_onnx(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
+    sess = session_for(model.path)
+    task.report(0.1, "running every node")
+    values = sess.run(feeds, _sub_task(task, 0.1, 1.0))
+    by_node = {
+        node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
+    }
+    outputs = {n: values[n] for n in sess.output_names if n in values}
+    return ActivationResult(values, outputs, by_node, dict(sess.skipped))
+
+
+def _keras_feeds(
+    model: Model, feeds: dict[str, np.ndarray], onnx_inputs: dict[str, str], order: list[str]
+) -> dict[str, np.ndarray]:
+    """Feeds keyed by the IR's input names -> keyed by the converted file's input names."""
+    ir_inputs = [n for n in model.graph.inputs if n not in model.graph.initializers]
+    out: dict[str, np.ndarray] = {}
+    for i, name in enumerate(ir_inputs):
+        if name not in feeds:
+            raise InputError(f"missing input {name!r}")
+        target = onnx_inputs.get(name) or (order[i] if i < len(order) else None)
+        if target is None:
+            raise InputError(f"input {name!r} is not an input of the converted model")
+        arr = np.asarray(feeds[name])
+        # tf2onnx declares float32 inputs; a float64 .npy or CSV row is cast, not refused.
+        out[target] = arr.astype(np.float32) if arr.dtype == np.float64 else arr
+    extra = set(feeds) - set(ir_inputs)
+    if extra:
+        raise InputError(f"unknown input(s): {', '.join(sorted(extra))}")
+    return out
+
+
+def _keras_by_node(model: Model, values: dict[str, np.ndarray]) -> dict[str, list[str]]:
+    """IR node -> keys: its layer name (or the last path segment of a nested one), then the
+    `/preact` and `/output_i` keys that belong to it."""
+    by_node: dict[str, list[str]] = {}
+    for node in model.graph.nodes:
+        for cand in dict.fromkeys((node.name, node.name.rsplit("/", 1)[-1])):
+            if cand in values:
+                extra = [k for k in values if k.startswith(cand + "/") and k.count("/") == cand.count("/") + 1]
+                by_node[node.name] = [cand, *extra]
+                break
+        else:
+            by_node[node.name] = []
+    return by_node
+
+
+def _run_keras(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
+    conv = convert_keras(Path(model.path), _sub_task(task, 0.0, 0.8))
+    sess = session_for(conv.onnx_path, expose=False)
+    onnx_feeds = _keras_feeds(model, feeds, conv.inputs, sess.input_names)
+    task.report(0.85, "running every layer")
+    raw = sess.run(onnx_feeds, _sub_task(task, 0.85, 1.0))
+    # Input layers come first, holding what was fed, as Keras's InputLayer outputs do.
+    values: dict[str, np.ndarray] = {}
+    for keras_name, onnx_name in conv.inputs.items():
+        values[keras_name] = raw[onnx_name]
+    for onnx_name, key in conv.outputs.items():
+        values[key] = raw[onnx_name]
+    outputs = {k: values[k] for k in conv.final if k in values}
+    return ActivationResult(values, outputs, _keras_by_node(model, values), {})
+
+
+def run_activations(
+    model: Model, feeds: dict[str, np.ndarray], task: Task = NO_TASK
+) -> ActivationResult:
+    """Run `model` once on `feeds` (keyed by IR input name) and return every activation."""
+    start = time.perf_counter()
+    task.report(0.0, "preparing the run")
+    if model.format == "onnx":
+        result = _run_onnx(model, feeds, task)
+    elif model.format == "keras":
+        result = _run_keras(model, feeds, task)
+    else:
+        raise RunError(f"cannot run {model.format!r} models")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+__all__ = ["PREACT_SUFFIX", "ActivationResult", "clear_sessions", "run_activations", "session_for"]
