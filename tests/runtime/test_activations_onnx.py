@@ -131,3 +131,40 @@ def test_cancel_before_run(tmp_path: Path) -> None:
     probe = ProbeSession(path)
     with pytest.raises(Cancelled):
         probe.run({"x": np.zeros((1, 6), np.float32)}, Task(cancelled=lambda: True))
+
+
+def test_run_activations_onnx_by_node(tmp_path: Path) -> None:
+    from inspector.loaders.registry import load_model
+    from inspector.runtime.activations import run_activations, session_for
+    from inspector.runtime.inputs import make_inputs
+
+    path = onnx_models.conv_net(tmp_path / "conv.onnx")
+    model = load_model(path)
+    feeds = make_inputs(model, seed=1, dims={"batch": 2})
+    seen: list[float] = []
+    result = run_activations(model, feeds, Task(progress=lambda f, m: seen.append(f)))
+    want = plain_run(path, feeds)
+    np.testing.assert_allclose(result.outputs["probs"], want["probs"], rtol=1e-6, atol=1e-7)
+    for node in model.graph.nodes:
+        assert result.by_node[node.name] == list(node.outputs), node.name
+    assert set(result.values) == {"image", *node_outputs(path)}
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0
+    assert result.seconds > 0
+    # The session is reused for a second input (no second probe build).
+    assert session_for(path) is session_for(path)
+
+
+def test_run_activations_samples() -> None:
+    from inspector.loaders.registry import load_model
+    from inspector.runtime.activations import run_activations
+    from inspector.runtime.inputs import load_inputs
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    for stem in ("iris_mlp", "digits_cnn"):
+        model = load_model(samples / f"{stem}.onnx")
+        feeds = load_inputs(samples / f"{stem}_input.npy", model)
+        result = run_activations(model, feeds)
+        want = plain_run(samples / f"{stem}.onnx", feeds)
+        for name, arr in want.items():
+            np.testing.assert_allclose(result.outputs[name], arr, rtol=1e-6, atol=1e-7)
+        assert all(result.by_node[n.name] for n in model.graph.nodes)
