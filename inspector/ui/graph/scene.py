@@ -79,7 +79,13 @@ class SceneData:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """The world rectangle covering nodes, frames and routes."""
+        """The world rectangle covering nodes, frames and routes (computed once)."""
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            cached = self.__dict__["_bounds"] = self._compute_bounds()
+        return cached
+
+    def _compute_bounds(self) -> tuple[float, float, float, float]:
         if len(self.rects) == 0:
             return (0.0, 0.0, 1.0, 1.0)
         x0, y0 = self.rects[:, 0].min(), self.rects[:, 1].min()

@@ -29,9 +29,10 @@ class SpatialGrid:
         hi = rects[:, 2:].max(axis=0)
         span = np.maximum(hi - lo, 1.0)
         # Cell size: about max_cells cells over the bounding box, never smaller than a typical
-        # rectangle, so most fall in one cell.
+        # rectangle (99th percentile), so only outliers go to the `always` list.
         ext = np.maximum(rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1])
-        cell = max(float(np.sqrt(span[0] * span[1] / max_cells)), float(np.median(ext)) * 2, 1.0)
+        cell = max(float(np.sqrt(span[0] * span[1] / max_cells)),
+                   float(np.percentile(ext, 99)) * 1.25, 1.0)
         big = ext > cell
         self.always = np.flatnonzero(big)
         small = np.flatnonzero(~big)
@@ -73,3 +74,15 @@ class SpatialGrid:
         out = idx[hit]
         out.sort()
         return out
+
+    def count_at_most(self, x0: float, y0: float, x1: float, y1: float) -> int:
+        """An upper bound on `len(query(...))` from bucket sizes alone (no per-item work)."""
+        m = self.margin
+        c0 = int(np.clip((x0 - m - self.origin[0]) // self.cell, 0, self.ncols - 1))
+        c1 = int(np.clip((x1 + m - self.origin[0]) // self.cell, 0, self.ncols - 1))
+        r0 = int(np.clip((y0 - m - self.origin[1]) // self.cell, 0, self.nrows - 1))
+        r1 = int(np.clip((y1 + m - self.origin[1]) // self.cell, 0, self.nrows - 1))
+        if not len(self.order):
+            return len(self.always)
+        rows = np.arange(r0, r1 + 1) * self.ncols
+        return int((self.starts[rows + c1 + 1] - self.starts[rows + c0]).sum()) + len(self.always)

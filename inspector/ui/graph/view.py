@@ -23,7 +23,7 @@ from inspector.ui.graph.scene import prepare as prepare_scene
 from inspector.ui.graph.style import RGB, palette
 
 #: Far out, switch to the cached raster once more nodes than this would be drawn one by one.
-DIRECT_LIMIT = 6000
+DIRECT_LIMIT = 2500
 MIN_SCALE, MAX_SCALE = 1e-4, 8.0
 
 
@@ -415,7 +415,7 @@ class GraphView(QWidget):
         p.translate(self._tx, self._ty)
         p.scale(s, s)
         far = s < 5.0 / 11.0
-        if far and len(data.node_index.query(*world)) > DIRECT_LIMIT:
+        if far and data.node_index.count_at_most(*world) > DIRECT_LIMIT:
             self.last_mode = "raster"
             self._overview.ensure(data, self.painter, state, (id(data), self._state_version))
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
