@@ -49,22 +49,25 @@ def align(p: Proper, pos: np.ndarray) -> np.ndarray:
     """Root node of each node's block: chains of aligned nodes in consecutive layers.
 
     Each node aligns with at most one upper and one lower neighbour. Dummy-dummy segments
-    (inner parts of long edges) win, then real-real ones (the main chain of a network stays
-    straight and skip connections bend away from it), then mixed; ties go to the median
-    neighbour. Aligned segments never cross, so the block graph stays acyclic.
+    (inner parts of long edges) win, then the neighbour on the longest path (the main chain
+    of a network stays straight and skip connections bend away from it); ties go to the
+    median neighbour. Aligned segments never cross, so the block graph stays acyclic.
     """
     u, v = p.seg_u, p.seg_v
     n = p.count
     root = np.arange(n, dtype=np.int64)
     if len(u) == 0:
         return root
-    du, dv = p.is_dummy[u], p.is_dummy[v]
-    prio = np.where(du & dv, 3, np.where(~du & ~dv, 2, 1))
+    inner_seg = p.is_dummy[u] & p.is_dummy[v]
+    prio = inner_seg.astype(np.int64)
     dist_v = _median_distance(v, pos[u])
     dist_u = _median_distance(u, pos[v])
-    pick = _first_per_group(v, (pos[u], dist_v, -prio))
-    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -prio[pick]))]
-    inner = prio[pick] == 3
+    # a join aligns with the upper neighbour on the longest path into it and a branch with
+    # the lower one on the longest path out: both pick the same branch, so a network's
+    # spine stays one straight block and repeated modules do not drift sideways
+    pick = _first_per_group(v, (pos[u], dist_v, -p.above[u], -prio))
+    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -p.below[v[pick]], -prio[pick]))]
+    inner = prio[pick] == 1
     layer_u = p.layer[u]
     a = pick[inner]
     a = a[_monotone(layer_u[a], pos[u[a]], pos[v[a]], n)]

@@ -74,7 +74,9 @@ def layered_layout(
     task.report(0.0, "Ranking layers")
     r = rank_graph(n, e[plain, 0], e[plain, 1])
     task.report(0.25, "Ordering layers")
-    p = make_proper(n, r.src, r.dst, r.layer, r.node_time, r.edge_time, r.component)
+    p = make_proper(
+        n, r.src, r.dst, r.layer, r.node_time, r.edge_time, r.component, r.depth_above, r.depth_below
+    )
     pos, crossings = order_layers(p, task=task)
     task.report(0.6, "Placing nodes")
     dummy_zero = np.zeros(p.count - n)

@@ -30,6 +30,9 @@ class Proper:
     pair_span: np.ndarray  # (P,) layer span; the pair uses span - 1 chain dummies
     edge_pair: np.ndarray  # (m,) which unique pair each input edge uses
     component: np.ndarray  # (N,) component of each node (dummies take their source's)
+    dummy_owner: np.ndarray  # (N - n,) source node whose chain each dummy belongs to
+    above: np.ndarray  # (N,) longest path from a source, in real nodes (alignment hint)
+    below: np.ndarray  # (N,) longest path to a sink, in real nodes (alignment hint)
 
 
 def make_proper(
@@ -40,6 +43,8 @@ def make_proper(
     node_time: np.ndarray,
     edge_time: np.ndarray,
     component: np.ndarray,
+    above: np.ndarray | None = None,
+    below: np.ndarray | None = None,
 ) -> Proper:
     """Merge duplicate edges and split long edges by dummy nodes, one per layer crossed.
 
@@ -66,6 +71,16 @@ def make_proper(
     # chain segments owner -> d1 -> d2 ..., then one last segment per pair into its target
     chain_u = np.where(step == 1, owner, dummy - 1)
     end_u = np.where(long, base[psrc] + span - 2, psrc)
+    above = layer if above is None else above
+    below = np.zeros(n, dtype=np.int64) if below is None else below
+    # a chain dummy leads to every target further down the chain: the deepest one counts
+    tail = np.full(total, -1, dtype=np.int64)
+    np.maximum.at(tail, base[psrc[long]] + span[long] - 2 - n, below[pdst[long]])
+    if total:
+        rev = tail[::-1]
+        chain_rev = (n - owner)[::-1]  # increasing along the reversed array
+        big = int(below.max()) + 2
+        tail = (np.maximum.accumulate(chain_rev * big + rev) - chain_rev * big)[::-1]
     return Proper(
         count=n + total,
         layer=np.concatenate([layer, layer[owner] + step]).astype(np.int64),
@@ -79,6 +94,9 @@ def make_proper(
         pair_span=span,
         edge_pair=inverse.reshape(-1).astype(np.int64),
         component=np.concatenate([component, component[owner]]),
+        dummy_owner=owner,
+        above=np.concatenate([above, above[owner]]),
+        below=np.concatenate([below, tail]),
     )
 
 

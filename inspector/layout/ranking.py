@@ -23,6 +23,8 @@ class Ranking:
     node_time: np.ndarray  # (n,) DFS discovery time: the initial order within a layer
     edge_time: np.ndarray  # (m,) DFS time the edge was followed: orders its dummy nodes
     component: np.ndarray  # (n,) component label, numbered by smallest member node
+    depth_above: np.ndarray  # (n,) most edges on a path from a source to the node
+    depth_below: np.ndarray  # (n,) most edges on a path from the node to a sink
 
 
 def _csr(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[list[int], list[int], list[int]]:
@@ -105,8 +107,11 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return label.astype(np.int64)
 
 
-def _longest_path_layers(n: int, src: np.ndarray, dst: np.ndarray, topo: list[int]) -> list[int]:
+def _longest_path_layers(
+    n: int, src: np.ndarray, dst: np.ndarray, topo: list[int]
+) -> tuple[list[int], list[int], list[int]]:
     """Longest path from the sources, then pull nodes down towards their consumers.
+    Returns (layer, depth above, depth below); the depths guide alignment.
 
     A node with more outgoing than incoming edges moves down to just above its nearest
     consumer: that shortens the total edge length (what network simplex minimises), and it
@@ -120,14 +125,18 @@ def _longest_path_layers(n: int, src: np.ndarray, dst: np.ndarray, topo: list[in
             w = adj[i]
             if layer[w] < lu:
                 layer[w] = lu
+    above = list(layer)
+    below = [0] * n
     indeg = np.bincount(dst, minlength=n).tolist()
     for u in reversed(topo):
         a, b = ptr[u], ptr[u + 1]
+        if b > a:
+            below[u] = max(below[adj[i]] for i in range(a, b)) + 1
         if b - a > indeg[u]:
             lowest = min(layer[adj[i]] for i in range(a, b)) - 1
             if lowest > layer[u]:
                 layer[u] = lowest
-    return layer
+    return layer, above, below
 
 
 def rank_graph(n: int, src: np.ndarray, dst: np.ndarray) -> Ranking:
@@ -145,7 +154,8 @@ def rank_graph(n: int, src: np.ndarray, dst: np.ndarray) -> Ranking:
     odst = np.where(rev, src, dst)
     # reversed DFS finish order is a topological order once back edges are reversed
     topo = finish[::-1]
-    layer = np.asarray(_longest_path_layers(n, osrc, odst, topo), dtype=np.int64)
+    lay, above, below = _longest_path_layers(n, osrc, odst, topo)
+    layer = np.asarray(lay, dtype=np.int64)
     comp = _components(n, src, dst)
     # each component starts at layer 0, so side-by-side components line up at the top
     base = np.full(int(comp.max()) + 1 if n else 0, np.iinfo(np.int64).max, dtype=np.int64)
@@ -159,4 +169,6 @@ def rank_graph(n: int, src: np.ndarray, dst: np.ndarray) -> Ranking:
         node_time=np.asarray(node_time, dtype=np.float64),
         edge_time=np.asarray(edge_time, dtype=np.float64),
         component=comp,
+        depth_above=np.asarray(above, dtype=np.int64),
+        depth_below=np.asarray(below, dtype=np.int64),
     )

@@ -31,6 +31,26 @@ def _spread(owner: np.ndarray, toward: np.ndarray, width: np.ndarray, spacing: f
     return off
 
 
+def _chain_points(p: Proper, x: np.ndarray, top: np.ndarray, bottom: np.ndarray):
+    """The bends of every dummy chain: a dummy's band top where the chain arrives from a
+    different x, its band bottom where it leaves to one. Straight runs need no points, so
+    a route's size follows its bends, not its length in layers."""
+    n = p.count - len(p.dummy_owner)
+    own = p.dummy_owner
+    d = np.arange(n, p.count)
+    first = np.r_[True, own[1:] != own[:-1]] if len(own) else np.zeros(0, bool)
+    last = np.r_[own[1:] != own[:-1], True] if len(own) else np.zeros(0, bool)
+    xd = x[d]
+    need_top = first | np.r_[True, xd[1:] != xd[:-1]]
+    need_bot = last | np.r_[xd[:-1] != xd[1:], True]
+    need = np.column_stack([need_top, need_bot]).ravel()
+    before = np.cumsum(need) - need  # points before each (dummy, top/bottom) slot
+    lay = p.layer[d]
+    ys = np.column_stack([top[lay], bottom[lay]]).ravel()[need]
+    xs = np.repeat(xd, 2)[need]
+    return np.column_stack([xs, ys]), before, need_top
+
+
 def edge_routes(
     p: Proper,
     x: np.ndarray,
@@ -47,47 +67,65 @@ def edge_routes(
     m = len(p.edge_pair)
     if m == 0:
         return []
+    n = p.count - len(p.dummy_owner)
     j = p.edge_pair
     s, t = p.pair_src[j], p.pair_dst[j]
     span, fd = p.pair_span[j], p.pair_first_dummy[j]
-    ls = p.layer[s]
+    long = span > 1
+    lastd = np.where(long, fd + span - 2, n)  # last chain dummy the edge uses
     yc = (top + bottom) / 2.0
-    next_x = np.where(span > 1, x[np.minimum(fd, p.count - 1)], x[t])
-    prev_x = np.where(span > 1, x[np.minimum(fd + span - 2, p.count - 1)], x[s])
+    cap = max(p.count - 1, 0)
+    next_x = np.where(long, x[np.minimum(fd, cap)], x[t])
+    prev_x = np.where(long, x[np.minimum(lastd, cap)], x[s])
     off_out = _spread(s, next_x, width, spacing)
     off_in = _spread(t, prev_x, width, spacing)
-    npts = 2 * span + 2
+    cp, before, need_top = _chain_points(p, x, top, bottom)
+    if len(cp):
+        slot0 = 2 * (np.minimum(fd, cap) - n)
+        slotj = 2 * (np.minimum(lastd, cap) - n)
+        cp_start = np.where(long, before[np.clip(slot0, 0, len(before) - 1)], 0)
+        cp_len = np.where(long, before[np.clip(slotj, 0, len(before) - 1)] - cp_start, 0)
+        cp_len = cp_len + np.where(long, need_top[np.clip(lastd - n, 0, len(need_top) - 1)], 0)
+    else:
+        cp_start = cp_len = np.zeros(m, dtype=np.int64)
+    mid = np.where(long, cp_len + 1, 0)  # chain bends plus the last dummy's band bottom
+    npts = 4 + mid
     route = np.repeat(np.arange(m), npts)
-    start = np.concatenate([[0], np.cumsum(npts)[:-1]])
+    start = np.cumsum(npts) - npts
     k = np.arange(len(route)) - start[route]
     last = npts[route] - 1
     s_r, t_r = s[route], t[route]
-    i = np.maximum(k - 2, 0) // 2
-    d = np.minimum(fd[route] + i, p.count - 1)
-    dl = ls[route] + 1 + i
-    dl = np.minimum(dl, len(top) - 1)
-    px = np.where(k <= 1, x[s_r] + off_out[route], np.where(k >= last - 1, x[t_r] + off_in[route], x[d]))
+    ci = np.clip(cp_start[route] + k - 2, 0, max(len(cp) - 1, 0))
+    cpx = cp[ci, 0] if len(cp) else np.zeros(len(route))
+    cpy = cp[ci, 1] if len(cp) else np.zeros(len(route))
+    dj = np.minimum(lastd[route], cap)
+    is_jbot = (k == 2 + cp_len[route]) & long[route]
+    ls, lt = p.layer[s_r], p.layer[t_r]
+    px = np.select(
+        [k <= 1, k >= last - 1, is_jbot],
+        [x[s_r] + off_out[route], x[t_r] + off_in[route], x[dj]],
+        cpx,
+    )
     py = np.select(
-        [k == 0, k == 1, k == last, k == last - 1, (k & 1) == 0],
+        [k == 0, k == 1, k == last, k == last - 1, is_jbot],
         [
-            yc[p.layer[s_r]] + height[s_r] / 2.0,
-            bottom[p.layer[s_r]],
-            yc[p.layer[t_r]] - height[t_r] / 2.0,
-            top[p.layer[t_r]],
-            top[dl],
+            yc[ls] + height[s_r] / 2.0,
+            bottom[ls],
+            yc[lt] - height[t_r] / 2.0,
+            top[lt],
+            bottom[np.minimum(p.layer[dj], len(bottom) - 1)],
         ],
-        bottom[dl],
+        cpy,
     )
     # reversed edges were laid out target-to-source: flip their points back
-    rv = reversed_[route]
-    local = np.where(rv, last - k, k)
+    local = np.where(reversed_[route], last - k, k)
     pts = np.empty((len(route), 2))
     pts[start[route] + local, int(swap)] = px
     pts[start[route] + local, 1 - int(swap)] = py
     # drop zero-length steps (a node as tall as its band needs no stub)
-    same = np.r_[False, np.all(pts[1:] == pts[:-1], axis=1)]
-    same[start] = False
-    keep = ~same
+    same = (pts[1:, 0] == pts[:-1, 0]) & (pts[1:, 1] == pts[:-1, 1])
+    keep = np.r_[True, ~same]
+    keep[start] = True
     counts = np.bincount(route[keep], minlength=m)
     return np.split(pts[keep], np.cumsum(counts)[:-1])
 
