@@ -40,6 +40,12 @@ def chain(n: int) -> tuple[int, np.ndarray]:
 def resnet(blocks: int) -> tuple[int, np.ndarray]:
     """Stem, residual blocks (conv-bn-relu-conv-bn-add-relu, skip to the add; every fourth
     block has a projection conv-bn on the skip), then pool-flatten-fc-softmax."""
+    n, edges, _ = resnet_with_spine(blocks)
+    return n, edges
+
+
+def resnet_with_spine(blocks: int) -> tuple[int, np.ndarray, list[int]]:
+    """`resnet` plus the nodes of its main chain (everything but the projection shortcuts)."""
     b = _Builder()
     x = b.chain(b.node(), 4)
     for i in range(blocks):
@@ -48,7 +54,9 @@ def resnet(blocks: int) -> tuple[int, np.ndarray]:
         x = b.node(y, skip)
         x = b.node(x)
     b.chain(x, 4)
-    return b.done()
+    n, edges = b.done()
+    spine = _longest_path(n, edges)
+    return n, edges, spine
 
 
 def inception(modules: int) -> tuple[int, np.ndarray]:
@@ -82,6 +90,21 @@ def transformer(blocks: int) -> tuple[int, np.ndarray]:
         x = b.node(x, h)
     b.chain(x, 2)
     return b.done()
+
+
+def _longest_path(n: int, edges: np.ndarray) -> list[int]:
+    """Nodes of one longest path (nodes are numbered in topological order)."""
+    best = [1] * n
+    prev = [-1] * n
+    for u, v in sorted(map(tuple, edges.tolist()), key=lambda e: e[1]):
+        if best[u] + 1 > best[v]:
+            best[v], prev[v] = best[u] + 1, u
+    v = max(range(n), key=lambda i: best[i])
+    path = []
+    while v >= 0:
+        path.append(v)
+        v = prev[v]
+    return path[::-1]
 
 
 def random_dag(n: int, m: int, seed: int = 0, window: int = 40) -> tuple[int, np.ndarray]:
