@@ -102,7 +102,8 @@ def layered_layout(
     for i, route in zip(looped.tolist(), loop_routes(e[looped, 0], centre, size, loop_gap, lr), strict=True):
         routes[i] = route
     if len(looped):
-        extent[0] = max(extent[0], float((centre[looped, 0] + w[looped] / 2.0).max() + loop_gap))
+        ln = e[looped, 0]
+        extent[0] = max(extent[0], float((centre[ln, 0] + w[ln] / 2.0).max() + loop_gap))
     if lr:
         centre = centre[:, ::-1].copy()
         extent = extent[::-1]

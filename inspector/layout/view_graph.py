@@ -103,7 +103,8 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
         dst = item_of.get(id(node))
         if dst is None:
             continue
-        for v in node.inputs:
+        # input_names also lists weights: a shown Constant feeding a weight gets its edge
+        for v in node.input_names or node.inputs:
             src = source_of.get(v) if v else None
             if src is not None and src != dst:
                 names = pairs.setdefault((src, dst), [])
