@@ -264,6 +264,104 @@ def h5_not_keras(folder: Path) -> BadFile:
     return path, "keras|model_config|not a model|no model|weights"
 
 
+def _keras_config_edit(folder: Path, name: str, edit: Callable[[dict], None]) -> Path:
+    """A copy of the iris .keras with its config.json changed by `edit`."""
+    import json
+
+    with zipfile.ZipFile(SAMPLES / "iris_mlp.keras") as src:
+        config = json.loads(src.read("config.json"))
+    edit(config)
+    path = folder / name
+    _rewrite_keras(
+        SAMPLES / "iris_mlp.keras", path, {"config.json": json.dumps(config).encode()}
+    )
+    return path
+
+
+def _inbound(layer_name: str) -> list[dict]:
+    """Keras 3 inbound_nodes calling a layer on `layer_name`'s first output."""
+    history = {"keras_history": [layer_name, 0, 0], "shape": [None, 4], "dtype": "float32"}
+    return [{"args": [{"class_name": "__keras_tensor__", "config": history}], "kwargs": {}}]
+
+
+def keras_cycle(folder: Path) -> BadFile:
+    """A .keras whose layers call each other in a loop (hidden1 <- hidden2 <- hidden1)."""
+
+    def edit(config: dict) -> None:
+        layers = {layer["name"]: layer for layer in config["config"]["layers"]}
+        layers["hidden1"]["inbound_nodes"] = _inbound("hidden2")
+
+    path = _keras_config_edit(folder, "cycle.keras", edit)
+    return path, "cycle|loop|circular|not a valid|invalid|order"
+
+
+def keras_unknown_inbound(folder: Path) -> BadFile:
+    """A .keras whose layer takes its input from a layer that does not exist."""
+
+    def edit(config: dict) -> None:
+        layers = {layer["name"]: layer for layer in config["config"]["layers"]}
+        layers["hidden2"]["inbound_nodes"] = _inbound("no_such_layer")
+
+    path = _keras_config_edit(folder, "dangling.keras", edit)
+    return path, "no_such_layer"
+
+
+def truncated_keras(folder: Path) -> BadFile:
+    """A real .keras zip (digits sample) cut in half."""
+    data = (SAMPLES / "digits_cnn.keras").read_bytes()
+    path = folder / "truncated.keras"
+    path.write_bytes(data[: len(data) // 2])
+    return path, "zip|truncated|corrupt|damaged|invalid|not a valid"
+
+
+def truncated_h5(folder: Path) -> BadFile:
+    """A real legacy .h5 (digits sample) cut in half."""
+    data = (SAMPLES / "digits_cnn.h5").read_bytes()
+    path = folder / "truncated.h5"
+    path.write_bytes(data[: len(data) // 2])
+    return path, "hdf5|truncated|corrupt|damaged|invalid|not a valid"
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2)."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def nested_onnx(folder: Path, depth: int = 300) -> BadFile:
+    """An ONNX whose If nodes nest then-branches `depth` deep, past protobuf's recursion limit
+    (100). Serialized by hand: onnx's own helpers refuse to build it."""
+    from onnx import TensorProto, helper
+
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    leaf = helper.make_graph(
+        [helper.make_node("Constant", [], ["y"], value_float=1.0)], "leaf", [], [out]
+    )
+    empty = helper.make_graph([], "level", [], [out]).SerializeToString()
+    body = leaf.SerializeToString()
+    for _ in range(depth):
+        node = helper.make_node("If", ["c"], ["y"], else_branch=leaf).SerializeToString()
+        # AttributeProto: name = 1, g = 6, type = 20 (GRAPH = 5); NodeProto.attribute = 5.
+        then = _field(1, b"then_branch") + _field(6, body) + _varint(20 << 3) + _varint(5)
+        body = _field(1, node + _field(5, then)) + empty  # GraphProto.node = 1
+    cond = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    graph = helper.make_graph([], "nested", [cond], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    # ModelProto.graph = 7: a second occurrence merges into the first, adding the If node.
+    node_field = body[: len(body) - len(empty)]
+    path = folder / "nested.onnx"
+    path.write_bytes(model.SerializeToString() + _field(7, node_field))
+    return path, "nested|deep|recursion|truncated|corrupt|invalid|not a valid"
+
+
 def keras_weights_only(folder: Path) -> BadFile:
     """A weights-only HDF5 written by Keras's own `model.save_weights` (needs TensorFlow)."""
     import keras
@@ -317,6 +415,16 @@ FACTORIES: dict[str, Callable[[Path], BadFile]] = {
     "keras_zip_bomb_forged": keras_zip_bomb_forged,
     "h5_bad_model_config": h5_bad_model_config,
     "h5_not_keras": h5_not_keras,
+    "truncated_keras": truncated_keras,
+    "truncated_h5": truncated_h5,
+    "nested_onnx": nested_onnx,
+}
+
+#: Odd but parseable files: a loader may refuse them in one line or open them, but must not
+#: hang, crash or print a traceback (and neither may whatever draws the result).
+ODD_FACTORIES: dict[str, Callable[[Path], BadFile]] = {
+    "keras_cycle": keras_cycle,
+    "keras_unknown_inbound": keras_unknown_inbound,
 }
 
 #: Bad files written by Keras itself (need TensorFlow).

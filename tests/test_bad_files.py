@@ -26,6 +26,7 @@ CLI_MAX_RSS_KB = 1024 * 1024
 MAX_MESSAGE = 500
 
 CORE = sorted(badfiles.FACTORIES)
+ODD = sorted(badfiles.ODD_FACTORIES)
 KERAS = sorted(badfiles.KERAS_FACTORIES)
 LAMBDA_SUFFIXES = [".keras", ".h5"]
 
@@ -34,6 +35,13 @@ LAMBDA_SUFFIXES = [".keras", ".h5"]
 def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, badfiles.BadFile]:
     """Every core bad file, written once per session (the zip bomb takes a few seconds)."""
     return badfiles.make_all(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.fixture(scope="session")
+def odd_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, badfiles.BadFile]:
+    """Structurally odd but parseable files."""
+    folder = tmp_path_factory.mktemp("odd")
+    return {name: make(folder) for name, make in badfiles.ODD_FACTORIES.items()}
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +85,11 @@ def _load_guarded(path: Path) -> tuple[Any, BaseException | None, int]:
 def _assert_load_error(path: Path, expect: str) -> None:
     model, error, peak = _load_guarded(path)
     assert model is None, f"{path.name} loaded but should have been refused"
+    _assert_one_line(path, error, expect)
+    assert peak < PEAK_PYTHON_BYTES, f"loading {path.name} allocated {peak / 2**20:.0f} MB"
+
+
+def _assert_one_line(path: Path, error: BaseException | None, expect: str) -> None:
     assert isinstance(error, ModelLoadError), f"{type(error).__name__}: {error}"
     message = str(error)
     assert "\n" not in message and "\r" not in message, message
@@ -84,7 +97,6 @@ def _assert_load_error(path: Path, expect: str) -> None:
     assert "Traceback" not in message
     assert path.name in message, message
     assert badfiles.message_ok(message, expect), f"{message!r} should say {expect!r}"
-    assert peak < PEAK_PYTHON_BYTES, f"loading {path.name} allocated {peak / 2**20:.0f} MB"
 
 
 @pytest.mark.parametrize("name", CORE)
@@ -92,6 +104,28 @@ def test_bad_file_raises_one_line_error(name: str, bad_files: dict) -> None:
     """Each bad file is refused with one clear line naming it."""
     path, expect = bad_files[name]
     _assert_load_error(path, expect)
+
+
+@pytest.mark.parametrize("name", ODD)
+def test_odd_file_loads_or_refuses(name: str, odd_files: dict) -> None:
+    """A cyclic or dangling Keras graph either opens or is refused in one line; never hangs."""
+    path, expect = odd_files[name]
+    model, error, _ = _load_guarded(path)
+    if model is None:
+        _assert_one_line(path, error, expect)
+    else:
+        assert model.summary()["nodes"] == 3
+
+
+def test_nested_onnx_is_valid_when_shallow(tmp_path: Path) -> None:
+    """The hand-serialized nesting is a valid ONNX model at depth 3 (so at depth 300 only
+    the depth is wrong) and loads with every nested node."""
+    import onnx
+
+    path, _ = badfiles.nested_onnx(tmp_path, depth=3)
+    onnx.checker.check_model(onnx.load(str(path)))
+    model = load_model(path)
+    assert [n.op_type for _, n in model.graph.walk()].count("If") == 3
 
 
 @pytest.mark.convert
@@ -180,6 +214,17 @@ def test_cli_info_bad_file_exits_2(name: str, bad_files: dict) -> None:
     """`model-inspector info BAD` exits 2 with one line on stderr and no traceback."""
     path, expect = bad_files[name]
     _assert_cli_refuses(path, expect)
+
+
+@pytest.mark.parametrize("name", ODD)
+def test_cli_info_odd_file(name: str, odd_files: dict) -> None:
+    """The CLI opens or refuses an odd file cleanly: exit 0, or exit 2 with one line."""
+    path, _ = odd_files[name]
+    code, out, err, _ = _run_cli("info", str(path))
+    assert code in (0, 2), err[-2000:]
+    assert "Traceback" not in err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.convert
