@@ -93,13 +93,30 @@ def _conv(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     xp = _pad(x, begin, end, 0.0)
     wins = _windows(xp, kernel, strides, dil, out_sp)
     k, p, mg = len(wins), int(np.prod(out_sp)), m // groups
+    if cg == 1 and mg == 1:
+        # Depthwise: G tiny matmuls are slow; per kernel offset it is element-wise work.
+        wk = w.reshape(m, k)
+        dw = np.empty_like(wk)
+        dxp = np.zeros_like(xp)
+        red = (0, *range(2, g.ndim))
+        bshape = (1, m) + (1,) * len(out_sp)
+        for i, s in enumerate(wins):
+            dw[:, i] = (g * xp[s]).sum(axis=red)
+            dxp[s] += g * wk[:, i].reshape(bshape)
+        out_dw: list[Grad] = [_unpad(dxp, begin, x.shape), dw.reshape(w.shape)]
+        if len(ctx.x) > 2:
+            out_dw.append(g.sum(axis=red) if ctx.x[2] is not None else None)
+        return out_dw
     # cols: (G, Cg*K, N*P) in the weight's (c, kernel...) order so dW is one batched matmul.
     cols = np.stack([xp[s] for s in wins], axis=0)  # (K, N, C, *out)
     cols = cols.reshape(k, n, groups, cg, p).transpose(2, 3, 0, 1, 4).reshape(groups, cg * k, n * p)
     gy = g.reshape(n, groups, mg, p).transpose(1, 2, 0, 3).reshape(groups, mg, n * p)
-    dw = (gy @ cols.transpose(0, 2, 1)).reshape(w.shape)
     wg = w.reshape(groups, mg, cg * k)
-    dcols = (wg.transpose(0, 2, 1) @ gy).reshape(groups, cg, k, n, *out_sp)
+    # One 2-D product per group: numpy's batched matmul skips BLAS on transposed operands.
+    dw = np.stack([gy[i] @ cols[i].T for i in range(groups)]).reshape(w.shape)
+    dcols = np.stack([wg[i].T @ gy[i] for i in range(groups)]).reshape(
+        groups, cg, k, n, *out_sp
+    )
     dxp = np.zeros_like(xp)
     for i, s in enumerate(wins):
         dxp[s] += dcols[:, :, i].transpose(2, 0, 1, *range(3, 3 + len(out_sp))).reshape(
@@ -145,9 +162,10 @@ def _conv_transpose(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     cols = np.stack([gp[s] for s in wins], axis=0)  # (K, N, M, *in)
     cols = cols.reshape(k, n, groups, mg, p).transpose(2, 3, 0, 1, 4).reshape(groups, mg * k, n * p)
     xg = x.reshape(n, groups, cg, p).transpose(1, 2, 0, 3).reshape(groups, cg, n * p)
-    dw = (xg @ cols.transpose(0, 2, 1)).reshape(w.shape)
+    dw = np.stack([xg[i] @ cols[i].T for i in range(groups)]).reshape(w.shape)
     wg = w.reshape(groups, cg, mg * k)
-    dx = (wg @ cols).reshape(groups, cg, n, p).transpose(2, 0, 1, 3).reshape(x.shape)
+    dx = np.stack([wg[i] @ cols[i] for i in range(groups)])
+    dx = dx.reshape(groups, cg, n, p).transpose(2, 0, 1, 3).reshape(x.shape)
     out: list[Grad] = [dx, dw]
     if len(ctx.x) > 2:
         out.append(g.sum(axis=(0, *range(2, g.ndim))) if ctx.x[2] is not None else None)
