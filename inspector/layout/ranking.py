@@ -121,8 +121,7 @@ def _longest_path_layers(
     layer = [0] * n
     for u in topo:
         lu = layer[u] + 1
-        for i in range(ptr[u], ptr[u + 1]):
-            w = adj[i]
+        for w in adj[ptr[u] : ptr[u + 1]]:
             if layer[w] < lu:
                 layer[w] = lu
     above = list(layer)
@@ -131,9 +130,10 @@ def _longest_path_layers(
     for u in reversed(topo):
         a, b = ptr[u], ptr[u + 1]
         if b > a:
-            below[u] = max(below[adj[i]] for i in range(a, b)) + 1
+            succ = adj[a:b]
+            below[u] = max([below[w] for w in succ]) + 1
         if b - a > indeg[u]:
-            lowest = min(layer[adj[i]] for i in range(a, b)) - 1
+            lowest = min([layer[w] for w in succ]) - 1
             if lowest > layer[u]:
                 layer[u] = lowest
     return layer, above, below
