@@ -11,6 +11,7 @@ that loads fine but whose Lambda layer would create a marker file if anything ex
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -188,22 +189,31 @@ def keras_bad_json(folder: Path) -> BadFile:
     return path, "json"
 
 
-def keras_zip_bomb(folder: Path) -> BadFile:
-    """A ~1 MB .keras whose config.json inflates to 1.2 GB: spaces, then the real config (so
-    it is valid JSON and a loader without a size limit would try to swallow it whole)."""
-    path = folder / "bomb.keras"
+@functools.lru_cache(maxsize=2)
+def _bomb_zip(zip64: bool) -> bytes:
+    """A .keras zip (iris sample members) whose config.json is 1.2 GB of spaces followed by
+    the real config. Cached per process: deflating 1.2 GB takes seconds."""
     with zipfile.ZipFile(SAMPLES / "iris_mlp.keras") as src:
         config = src.read("config.json")
         weights = src.read("model.weights.h5")
         metadata = src.read("metadata.json")
     chunk = b" " * (1 << 24)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.writestr("metadata.json", metadata)
-        with z.open("config.json", mode="w", force_zip64=True) as f:
+        with z.open("config.json", mode="w", force_zip64=zip64) as f:
             for _ in range((BOMB_BYTES - len(config)) // len(chunk)):
                 f.write(chunk)
             f.write(config)
         z.writestr("model.weights.h5", weights)
+    return buf.getvalue()
+
+
+def keras_zip_bomb(folder: Path) -> BadFile:
+    """A ~1 MB .keras whose config.json inflates to 1.2 GB: spaces, then the real config (so
+    it is valid JSON and a loader without a size limit would try to swallow it whole)."""
+    path = folder / "bomb.keras"
+    path.write_bytes(_bomb_zip(zip64=True))
     return path, "too large|too big|bomb|exceeds|limit|size"
 
 
@@ -212,25 +222,13 @@ def keras_zip_bomb_forged(folder: Path) -> BadFile:
     a loader that trusts the declared size must still stop where the data disagrees."""
     import struct
 
-    path = folder / "forged_bomb.keras"
-    with zipfile.ZipFile(SAMPLES / "iris_mlp.keras") as src:
-        config = src.read("config.json")
-        weights = src.read("model.weights.h5")
-        metadata = src.read("metadata.json")
-    chunk = b" " * (1 << 24)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("metadata.json", metadata)
-        # Under 2 GiB, so plain 32-bit size fields that can be overwritten in place.
-        with z.open("config.json", mode="w") as f:
-            for _ in range((BOMB_BYTES - len(config)) // len(chunk)):
-                f.write(chunk)
-            f.write(config)
-        z.writestr("model.weights.h5", weights)
-    with zipfile.ZipFile(path) as z:
+    # Without zip64 (the data is under 2 GiB) the sizes are plain 32-bit fields to overwrite.
+    data = bytearray(_bomb_zip(zip64=False))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
         local = z.getinfo("config.json").header_offset
         central = z.start_dir  # type: ignore[attr-defined]
-    data = bytearray(path.read_bytes())
-    fake = struct.pack("<I", len(config))
+    with zipfile.ZipFile(SAMPLES / "iris_mlp.keras") as src:
+        fake = struct.pack("<I", len(src.read("config.json")))
     # APPNOTE 4.3.7: uncompressed size is at offset 22 of the local file header.
     assert data[local : local + 4] == b"PK\x03\x04"
     data[local + 22 : local + 26] = fake
@@ -239,6 +237,7 @@ def keras_zip_bomb_forged(folder: Path) -> BadFile:
     while data[entry + 46 : entry + 46 + len(b"config.json")] != b"config.json":
         entry = data.index(b"PK\x01\x02", entry + 4)
     data[entry + 24 : entry + 28] = fake
+    path = folder / "forged_bomb.keras"
     path.write_bytes(bytes(data))
     return path, "corrupt|crc|bad zip|invalid|not valid|json|bomb|size|too large"
 
