@@ -58,6 +58,7 @@ class GraphBuilder:
         self.done = 0
         self.functions: dict[FunctionKey, Graph] = {}
         self.function_protos: dict[FunctionKey, FunctionProto] = {}
+        self._categories: dict[tuple[str, str], str] = {}
 
     # -- functions ---------------------------------------------------------------------------
 
@@ -130,7 +131,7 @@ class GraphBuilder:
             initializers=inits,
             types=types,
             typed_nodes=list(typed.node) if typed is not None and len(typed.node) == len(gp.node) else None,
-            scope=ChainMap(inits, outer) if outer else inits,
+            scope=ChainMap(inits, outer) if outer is not None else inits,
             opsets=opsets,
             doc=gp.doc_string,
         )
@@ -148,13 +149,20 @@ class GraphBuilder:
         opsets: Mapping[str, int],
         doc: str,
     ) -> Graph:
+        # Read each protobuf field once: upb field access is the cost on 100k-node graphs.
+        rows = [(n, n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output)) for n in nodes]
         constants: dict[str, Tensor] = {}
-        for np_ in nodes:
-            if np_.op_type == "Constant" and _domain_key(np_.domain) == "" and np_.output:
+        for np_, _, op, domain, _, outs in rows:
+            if op == "Constant" and outs and _domain_key(domain) == "":
                 t = constant_tensor(np_, self.ext)
                 if t is not None:
-                    constants[np_.output[0]] = t
-        weights_scope: Mapping[str, Tensor] = ChainMap(constants, scope) if constants else scope
+                    constants[outs[0]] = t
+        if not constants:
+            weights_scope = scope
+        elif isinstance(scope, dict):
+            weights_scope = {**scope, **constants}
+        else:
+            weights_scope = ChainMap(constants, scope)
 
         values: dict[str, Value] = {}
 
@@ -173,20 +181,20 @@ class GraphBuilder:
         for n in inputs:
             add_value(n)
         # Names produced here (inputs, node outputs) shadow outer weights of the same name.
-        local = set(inputs) | {o for n in nodes for o in n.output if o and o not in constants}
-        reserved = {n.name for n in nodes if n.name}
+        local = set(inputs) | {o for r in rows for o in r[5] if o and o not in constants}
+        reserved = {r[1] for r in rows if r[1]}
         used: set[str] = set()
         out_nodes: list[Node] = []
-        for i, np_ in enumerate(nodes):
-            nname = np_.name
+        for i, row in enumerate(rows):
+            nname = row[1]
             if not nname or nname in used:
-                nname = f"{np_.op_type}_{i}"
+                nname = f"{row[2]}_{i}"
                 while nname in used or nname in reserved:
                     nname += "_"
             used.add(nname)
             typed_node = typed_nodes[i] if typed_nodes is not None else None
-            out_nodes.append(self._node(np_, nname, typed_node, weights_scope, constants, opsets, local))
-            for o in np_.output:
+            out_nodes.append(self._node(row, nname, typed_node, weights_scope, constants, opsets, local))
+            for o in row[5]:
                 add_value(o)
             self.done += 1
             if self.done % 2000 == 0:
@@ -203,9 +211,16 @@ class GraphBuilder:
             doc=doc,
         )
 
+    def _category(self, op: str, domain: str) -> str:
+        key = (op, domain)
+        cat = self._categories.get(key)
+        if cat is None:
+            cat = self._categories[key] = category_of(op, "onnx", domain)
+        return cat
+
     def _node(
         self,
-        np_: NodeProto,
+        row: tuple[NodeProto, str, str, str, tuple[str, ...], tuple[str, ...]],
         name: str,
         typed: NodeProto | None,
         scope: Mapping[str, Tensor],
@@ -213,33 +228,36 @@ class GraphBuilder:
         opsets: Mapping[str, int],
         local: set[str],
     ) -> Node:
-        domain = np_.domain
-        is_constant = np_.op_type == "Constant" and _domain_key(domain) == ""
-        fkey = (domain, np_.op_type, getattr(np_, "overload", ""))
-        function = self.functions.get(fkey)
-        typed_attrs = {a.name: a for a in typed.attribute} if typed is not None else {}
+        np_, proto_name, op, domain, proto_inputs, outs = row
+        is_constant = op == "Constant" and _domain_key(domain) == ""
+        fkey = (domain, op, getattr(np_, "overload", "")) if self.functions else None
+        function = self.functions.get(fkey) if fkey else None
         attributes: list[Attribute] = []
         subgraphs: list[tuple[str, Graph]] = []
-        for a in np_.attribute:
-            value = self._attr_value(a, typed_attrs.get(a.name), scope, opsets, subgraphs)
-            if is_constant and np_.output and np_.output[0] in constants and a.name.startswith(
-                ("value", "sparse_value")
-            ):
-                value = constants[np_.output[0]]
-            attributes.append(Attribute(a.name, value, _attr_type(a)))
-        if len(subgraphs) > 1:  # helper.make_node sorts attributes; show "then" before "else"
-            subgraphs.sort(key=lambda kv: {"then_branch": 0, "else_branch": 1}.get(kv[0], 2))
+        proto_attrs = np_.attribute
+        if proto_attrs:
+            typed_attrs = {a.name: a for a in typed.attribute} if typed is not None else {}
+            const_out = constants.get(outs[0]) if is_constant and outs else None
+            for a in proto_attrs:
+                aname = a.name
+                if const_out is not None and aname.startswith(("value", "sparse_value")):
+                    value: object = const_out
+                else:
+                    value = self._attr_value(a, typed_attrs.get(aname), scope, opsets, subgraphs)
+                attributes.append(Attribute(aname, value, _attr_type(a)))
+            if len(subgraphs) > 1:  # helper.make_node sorts attributes; show "then" before "else"
+                subgraphs.sort(key=lambda kv: {"then_branch": 0, "else_branch": 1}.get(kv[0], 2))
         if function is not None:
             subgraphs.append(("function", function))
 
         weights: list[Weight] = []
         data_inputs: list[str] = []
         if is_constant:
-            if np_.output and np_.output[0] in constants:
-                weights.append(Weight("value", constants[np_.output[0]]))
+            if outs and outs[0] in constants:
+                weights.append(Weight("value", constants[outs[0]]))
         else:
             formal: tuple[tuple[str, bool], ...] | None = None
-            for pos, inp in enumerate(np_.input):
+            for pos, inp in enumerate(proto_inputs):
                 if not inp:
                     continue
                 tensor = None if inp in local else scope.get(inp)
@@ -247,27 +265,26 @@ class GraphBuilder:
                     data_inputs.append(inp)
                     continue
                 if formal is None:
-                    if function is not None:
-                        fp = self.function_protos[fkey]
-                        formal = tuple((n, False) for n in fp.input)
+                    if function is not None and fkey is not None:
+                        formal = tuple((n, False) for n in self.function_protos[fkey].input)
                     else:
-                        formal = formal_inputs(np_.op_type, _domain_key(domain), opsets.get(_domain_key(domain)))
+                        dk = _domain_key(domain)
+                        formal = formal_inputs(op, dk, opsets.get(dk))
                 role = _role(formal, pos, inp)
-                taken = {w.name for w in weights}
-                if role in taken:
+                if any(w.name == role for w in weights):
                     role = f"{role}_{pos}"
                 weights.append(Weight(role, tensor))
         return Node(
             name=name,
-            op_type=np_.op_type,
-            category=category_of(np_.op_type, "onnx", domain),
+            op_type=op,
+            category=self._category(op, domain),
             domain=domain,
             inputs=tuple(data_inputs),
-            outputs=tuple(np_.output),
+            outputs=outs,
             attributes=tuple(attributes),
             weights=tuple(weights),
-            input_names=tuple(np_.input),
-            group=group_of(np_.name),
+            input_names=proto_inputs,
+            group=group_of(proto_name) if "/" in proto_name else (),
             subgraphs=tuple(subgraphs),
             doc=np_.doc_string,
         )
