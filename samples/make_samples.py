@@ -13,13 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Deterministic CPU kernels; oneDNN reorders float sums (see /work/shared/NOTES.md).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 OUT = Path(__file__).resolve().parent
 SEED = 0
@@ -304,8 +298,18 @@ def train(model, data: dict[str, Any], loss: str, epochs: int, batch: int, lr: f
     model.fit(data["x"], data["y"], epochs=epochs, batch_size=batch, shuffle=True, verbose=0)
 
 
+def _configure_tensorflow() -> None:
+    """Deterministic CPU kernels; must run before TensorFlow is imported. Set here rather
+    than at import so the tests can import the dataset functions without side effects."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums
+    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+
 def main() -> int:
     """Build every sample and write manifest.json."""
+    _configure_tensorflow()
     import keras
     import onnx
     import tensorflow as tf

@@ -82,6 +82,31 @@ def test_loader_matches_manifest(entry: dict[str, Any]) -> None:
     _io_matches(entry["outputs"], s["outputs"])
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=_ids(ENTRIES))
+def test_cli_info_json_matches_manifest(entry: dict[str, Any]) -> None:
+    """`model-inspector info --json FILE` prints the same facts (the CLI contract)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspector", "info", "--json", str(SAMPLES / entry["file"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    facts = json.loads(proc.stdout)
+    assert facts["format"] == entry["format"]
+    assert facts["nodes"] == entry["nodes"]
+    assert facts["parameters"] == entry["parameters"]
+    assert sum(facts["op_types"].values()) == entry["nodes"]
+    _io_matches(entry["inputs"], facts["inputs"])
+    _io_matches(entry["outputs"], facts["outputs"])
+
+
 @pytest.mark.parametrize("entry", ONNX_ENTRIES, ids=_ids(ONNX_ENTRIES))
 def test_onnx_labels_in_metadata(entry: dict[str, Any]) -> None:
     """The class labels travel inside the ONNX file as metadata_props["labels"]."""
