@@ -114,3 +114,12 @@ def test_cancel_stops_loading(tmp_path: Path) -> None:
     path.write_bytes(_model_bytes())
     with pytest.raises(Cancelled):
         onnx_load(path, Task(cancelled=lambda: True))
+
+
+def test_file_over_protobuf_limit_refused_without_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.onnx"
+    with open(path, "wb") as f:
+        f.write(_model_bytes())
+        f.truncate(2**31 + 10)  # sparse: no disk time, but over protobuf's 2 GB limit
+    msg = _one_line_error(path)
+    assert "2 GB" in msg and "external data" in msg

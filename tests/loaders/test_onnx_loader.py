@@ -280,3 +280,36 @@ def test_sniff_opens_onnx_with_other_extension(conv_path: Path, tmp_path: Path) 
     other.write_bytes(conv_path.read_bytes())
     model = load_model(other)
     assert model.format == "onnx" and len(model.graph.nodes) == 7
+
+
+def test_custom_domain_and_skipped_inference_warn_but_open(tmp_path: Path, monkeypatch) -> None:
+    import inspector.loaders.onnx_loader as onnx_loader
+
+    graph = helper.make_graph(
+        [helper.make_node("Foo", ["x"], ["y"], domain="acme.ops"), helper.make_node("Relu", ["y"], ["z"])],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+    )
+    proto = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("acme.ops", 1)]
+    )
+    path = tmp_path / "custom.onnx"
+    onnx.save(proto, path)
+    model = load_model(path)
+    assert_matches_proto(model, proto)
+    assert [n.category for n in model.graph.nodes] == ["custom", "activation"]
+    assert model.opsets == {"ai.onnx": 17, "acme.ops": 1}
+    monkeypatch.setattr(onnx_loader, "INFERENCE_LIMIT", 10)
+    skipped = load_model(path)
+    assert any("not inferred" in w for w in skipped.warnings)
+    assert skipped.graph.value("x").shape == (3,)  # declared shapes still there
+    assert skipped.graph.value("y").shape is None
+
+
+def test_progress_reported_in_order(conv_path: Path) -> None:
+    from inspector.loaders.onnx_loader import load
+    from inspector.progress import Task
+
+    seen: list[float] = []
+    load(conv_path, Task(progress=lambda f, _msg: seen.append(f)))
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
