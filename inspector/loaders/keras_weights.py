@@ -8,7 +8,9 @@ group's `name` attribute and no variable names; legacy `.h5` stores them under
 
 from __future__ import annotations
 
+import io
 import re
+import struct
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -35,11 +37,67 @@ def h5_opener(path: Path) -> Opener:
     return opener
 
 
+class _Window(io.RawIOBase):
+    """A read-only view of bytes [start, start + size) of a file: a stored zip member read in
+    place. (ZipExtFile rewinds and re-reads from the member's start on every backward seek,
+    which made h5py's random access about 100x slower.)"""
+
+    def __init__(self, path: Path, start: int, size: int) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._start, self._size, self._pos = start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buf: Any) -> int:
+        n = max(0, min(len(buf), self._size - self._pos))
+        self._f.seek(self._start + self._pos)
+        got = self._f.readinto(memoryview(buf)[:n])
+        self._pos += got or 0
+        return got or 0
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _member_window(path: Path, member: str) -> tuple[int, int] | None:
+    """(data offset, size) of a stored (uncompressed) zip member, or None if compressed."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            return None
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            header = f.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header for {member}")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        return info.header_offset + 30 + name_len + extra_len, info.file_size
+
+
 def zip_h5_opener(path: Path, member: str) -> Opener:
-    """Open an HDF5 member of a zip without extracting it (h5py reads the file object)."""
+    """Open an HDF5 member of a zip without extracting it: in place when stored (Keras
+    stores it uncompressed), else through zipfile's decompressing reader."""
+    window = _member_window(path, member)
 
     @contextmanager
     def opener() -> Iterator[h5py.Group]:
+        if window is not None:
+            with _Window(path, *window) as raw, h5py.File(raw, "r") as f:
+                yield f
+            return
         with zipfile.ZipFile(path) as zf, zf.open(member) as raw, h5py.File(raw, "r") as f:
             yield f
 

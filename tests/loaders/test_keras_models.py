@@ -168,14 +168,13 @@ def test_applications_match_keras(keras_mod: Any, app_models: dict, name: str, f
 def test_shape_rules_match_keras(keras_mod: Any, small_models: dict, name: str) -> None:
     kmodel, paths = small_models[name]
     shapes = rule_shapes(paths["keras"])
-    table: dict[int, Any] = {}
-    for path, layer in _leaf_layers(keras_mod, kmodel):
+    for _, layer in _leaf_layers(keras_mod, kmodel):
         calls = [n for n in layer._inbound_nodes if n.input_tensors]
         for k, call in enumerate(calls):
             key = layer.name if k == 0 else f"{layer.name}:{k}"
             want = [tuple(t.shape) for t in call.output_tensors]
             got = shapes[key][: len(want)]
-            assert got == want, (key, table)
+            assert got == want, key
 
 
 @pytest.mark.parametrize("name", ["mobilenetv2", "resnet50", "densenet121", "nasnetmobile"])
