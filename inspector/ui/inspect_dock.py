@@ -181,9 +181,8 @@ class InspectDock(QWidget):
             return
         self.setEnabled(True)
         if tab.feeds is not None:
-            from inspector.runtime.inputs import input_specs
-
-            self.input_editor.set_inputs(input_specs(tab.model), tab.feeds)
+            graph = tab.model.graph
+            self.input_editor.set_inputs([graph.value(n) for n in graph.inputs], tab.feeds)
         acts = tab.activations
         if acts is not None:
             self.status.setText(f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms")

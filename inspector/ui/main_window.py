@@ -49,24 +49,23 @@ class MainWindow(QMainWindow):
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.gallery = SampleGallery(self)
         self.gallery.file_chosen.connect(lambda p: self.open_paths([p]))
         self.tabs.addTab(self.gallery, "Samples")
         self.setCentralWidget(self.tabs)
 
         self.properties = PropertiesPanel(self)
-        self.find = FindPanel(self)
+        self.find_panel = FindPanel(self)
         self.inspect = InspectDock(self)
         self.properties_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.find_dock = self._dock("Find", self.find, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.find_dock = self._dock("Find", self.find_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspect_dock = self._dock("Inspect", self.inspect, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.find_dock.hide()
         self.properties.node_requested.connect(self._select_node_name)
         self.properties.value_requested.connect(self.properties.show_value)
         self.properties.subgraph_requested.connect(self._enter_subgraph)
-        self.find.node_chosen.connect(self._select_node_name)
-        self.find.matches_changed.connect(self._highlight)
+        self.find_panel.node_chosen.connect(self._select_node_name)
+        self.find_panel.matches_changed.connect(self._highlight)
         self.inspect.run_requested.connect(self._run_current)
         self.inspect.backprop_requested.connect(self._backprop_current)
         self.inspect.error_raised.connect(lambda msg: dialogs.show_error(self, msg))
@@ -87,6 +86,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._restore_settings()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
     # --- building ----------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, _index: int) -> None:
         tab = self.current_tab()
-        self.find.set_graph(tab.graph if tab and tab.model else None)
+        self.find_panel.set_graph(tab.graph if tab and tab.model else None)
         self.inspect.set_tab(tab)
         if tab is not None and tab.model is not None:
             self.properties.show_model(tab.model, tab.graph)
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
         if tab.graph is not None:
             self.properties.set_graph(tab.graph)
         self.properties.show_node(node)
-        self.find.set_selected(node.name if node is not None else None)
+        self.find_panel.set_selected(node.name if node is not None else None)
         self.inspect.show_node(node)
 
     def _select_node_name(self, name: str) -> None:
@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         if tab is not None:
             tab.view.enter_subgraph(node_name, key)
-            self.find.set_graph(tab.graph)
+            self.find_panel.set_graph(tab.graph)
             self.properties.set_graph(tab.graph)
 
     def _view_call(self, method: str) -> None:
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
         """Show the find dock with the cursor in its box."""
         self.find_dock.show()
         self.find_dock.raise_()
-        self.find.focus()
+        self.find_panel.focus()
 
     def export_current(self, fmt: str) -> None:
         """Export the current graph to PNG or SVG."""

@@ -14,7 +14,6 @@ import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
-from inspector.ui.graph._pyside_fix import pin_none
 from inspector.ui.graph.node_content import (
     FONT_SIZE,
     HEADER_H,
@@ -25,8 +24,6 @@ from inspector.ui.graph.node_content import (
 )
 from inspector.ui.graph.scene import SceneData
 from inspector.ui.graph.style import RGB, Palette, category_color, text_on
-
-pin_none()
 
 #: Below this many screen pixels per font pixel, text is unreadable: draw plain boxes.
 TEXT_MIN_SCALE = 5.0 / FONT_SIZE

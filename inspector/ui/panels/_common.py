@@ -11,9 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from inspector.runtime.stats import Summary, histogram
-from inspector.ui.panels._qtfix import pin_singletons
-
-pin_singletons()  # before any pyqtgraph item emits a signal
 
 # Without this a 4x8 matrix is drawn transposed (NOTES.md); set before any ImageItem exists.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)

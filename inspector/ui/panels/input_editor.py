@@ -89,8 +89,8 @@ class InputEditor(Panel):
     """Edit or replace the model's inputs."""
 
     TITLE = "Input"
-    # object, not dict: PySide6 6.12 converts a dict signal argument to QVariantMap and a
-    # dict of numpy arrays then crashes the interpreter (none_dealloc) when delivered.
+    # object, not dict: a dict signal argument is converted to a QVariantMap, which cannot
+    # carry numpy arrays unchanged.
     inputs_edited = Signal(object)
     input_requested = Signal(str, object)  # kind ("random", "zeros", "ones", "file"), path
 
