@@ -225,3 +225,47 @@ def test_nested_groups_and_io_order(keras_mod: Any, small_models: dict) -> None:
     assert {n.name for n in multi.graph.nodes if n.attr("layer") == "shared"} == {
         "shared", "shared:1", "shared:2"
     }
+
+
+def _to_keras2_nodes(layers: list[dict[str, Any]]) -> None:
+    for layer in layers:
+        calls = []
+        for node in layer.get("inbound_nodes", []):
+            refs: list[Any] = []
+            _collect_history(node, refs)
+            calls.append([[h[0], h[1], h[2], {}] for h in refs])
+        layer["inbound_nodes"] = calls
+        if "layers" in layer.get("config", {}):
+            _to_keras2_nodes(layer["config"]["layers"])
+
+
+def _collect_history(obj: Any, out: list[Any]) -> None:
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "__keras_tensor__":
+            out.append(obj["config"]["keras_history"])
+            return
+        for v in obj.values():
+            _collect_history(v, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            _collect_history(v, out)
+
+
+@pytest.mark.parametrize("name", ["shared_multi", "nested"])
+def test_keras2_inbound_format(keras_mod: Any, small_models: dict, name: str, tmp_path: Path) -> None:
+    """Keras 2 wrote inbound nodes as [[["layer", node, tensor, {}]]]: same graph from it."""
+    import shutil
+
+    import h5py
+
+    kmodel, paths = small_models[name]
+    legacy = tmp_path / "keras2.h5"
+    shutil.copy(paths["h5"], legacy)
+    with h5py.File(legacy, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        _to_keras2_nodes(config["config"]["layers"])
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = "2.15.0"
+    model = load_model(legacy)
+    assert model.format_version == "Keras 2 .h5"
+    check_against_keras(keras_mod, kmodel, model)
