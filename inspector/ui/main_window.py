@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QTabBar,
     QTabWidget,
     QToolButton,
 )
@@ -52,6 +53,9 @@ class MainWindow(QMainWindow):
         self.gallery = SampleGallery(self)
         self.gallery.file_chosen.connect(lambda p: self.open_paths([p]))
         self.tabs.addTab(self.gallery, "Samples")
+        # The gallery is the home page: it has no close button (closing it did nothing).
+        self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
+        self.tabs.tabBar().setTabButton(0, QTabBar.ButtonPosition.LeftSide, None)
         self.setCentralWidget(self.tabs)
 
         self.properties = PropertiesPanel(self)
@@ -305,21 +309,26 @@ class MainWindow(QMainWindow):
         self.find_dock.raise_()
         self.find_panel.focus()
 
-    def export_current(self, fmt: str) -> None:
-        """Export the current graph to PNG or SVG."""
+    def export_current(self, fmt: str, path: str | None = None) -> str | None:
+        """Export the current graph to PNG or SVG (asks where unless `path`); the path written."""
         tab = self.current_tab()
         if tab is None or tab.model is None:
-            return
-        suggested = str(Path(tab.path).with_suffix(f".{fmt}").name)
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()}", suggested, f"{fmt.upper()} (*.{fmt})")
+            return None
+        if path is None:
+            suggested = str(Path(tab.path).with_suffix(f".{fmt}").name)
+            path, _ = QFileDialog.getSaveFileName(
+                self, f"Export {fmt.upper()}", suggested, f"{fmt.upper()} (*.{fmt})"
+            )
         if not path:
-            return
+            return None
         try:
             (tab.view.export_png if fmt == "png" else tab.view.export_svg)(path)
-        except OSError as e:
-            dialogs.show_error(self, f"{path}: cannot be written ({e.strerror or e}).")
-            return
+        except (OSError, ValueError) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            dialogs.show_error(self, f"{Path(path).name}: cannot be written ({reason}).")
+            return None
         self.statusBar().showMessage(f"Exported {path}", 5000)
+        return str(path)
 
     def _run_current(self, feeds: object) -> None:
         tab = self.current_tab()
@@ -407,8 +416,10 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        if not (isinstance(state, QByteArray) and self.restoreState(state)):
+            # First run: the graph gets most of the window; the docks start compact.
+            self.resizeDocks([self.inspect_dock], [300], Qt.Orientation.Vertical)
+            self.resizeDocks([self.properties_dock], [340], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Save geometry and panel layout, cancel work, close."""

@@ -131,10 +131,32 @@ def node_html(node: Node, graph: Graph, doc: dict[str, Any] | None = None) -> st
                 ]
             )
         )
-    if doc and doc.get("doc"):
-        parts.append("<h3>Documentation</h3>")
-        parts.append(f"<p class='doc'>{_e(doc['doc'])[:4000]}</p>")
+    if doc:
+        parts.append(_doc_html(doc, summary or ""))
     return "".join(parts)
+
+
+def _doc_html(doc: dict[str, Any], summary: str) -> str:
+    """The operator's documentation below the node facts, without repeating the summary."""
+    text = " ".join(str(doc.get("doc") or "").split())
+    short = " ".join(summary.split())
+    if short and text.startswith(short):
+        text = text[len(short):].strip()
+    parts = []
+    if text:
+        parts.append(f"<p class='doc'>{_e(text[:4000])}</p>")
+    for key, title in (("inputs", "inputs"), ("attributes", "attributes"), ("outputs", "outputs")):
+        rows = [
+            (str(item.get("name", "")), _e(" ".join(str(item.get("description") or "").split())[:400]))
+            for item in doc.get(key) or []
+            if isinstance(item, dict) and item.get("description")
+        ]
+        if rows:
+            parts.append(f"<p class='doc'><i>{title}</i></p>" + _rows(rows))
+    if not parts:
+        return ""
+    since = f" (since opset {doc['since_version']})" if doc.get("since_version") else ""
+    return f"<h3>Documentation{_e(since)}</h3>" + "".join(parts)
 
 
 def value_html(name: str, graph: Graph) -> str:
