@@ -439,3 +439,21 @@ def make_all(folder: Path, with_keras: bool = False) -> dict[str, BadFile]:
     if with_keras:
         factories.update(KERAS_FACTORIES)
     return {name: make(folder) for name, make in factories.items()}
+
+
+if __name__ == "__main__":
+    # python -m tests.badfiles OUT_DIR [--keras]: write the set for trying by hand in the GUI.
+    import sys
+
+    if len(sys.argv) < 2:
+        raise SystemExit("usage: python -m tests.badfiles OUT_DIR [--keras]")
+    out_dir = Path(sys.argv[1])
+    keras_too = "--keras" in sys.argv[2:]
+    made = make_all(out_dir, with_keras=keras_too)
+    made.update({name: make(out_dir) for name, make in ODD_FACTORIES.items()})
+    if keras_too:
+        for suffix in (".keras", ".h5"):
+            lam, _ = lambda_model(out_dir, suffix)
+            made[f"lambda{suffix.replace('.', '_')}"] = (lam, "")
+    for name, (file, expect) in sorted(made.items()):
+        print(f"{name:24} {file}  [{expect}]")
