@@ -80,9 +80,15 @@ def _check_zip(path: Path, zf: zipfile.ZipFile) -> None:
 
 
 def _read_json(path: Path, zf: zipfile.ZipFile, member: str) -> Any:
-    with zf.open(member) as f:
-        data = f.read(MAX_JSON_BYTES + 1)  # bounded even if the header lied about the size
-    if len(data) > MAX_JSON_BYTES:
+    # Read no more than the header declares: zipfile inflates whatever is asked for before it
+    # checks the CRC, so a header that lies about the size must not decide how much we inflate.
+    declared = zf.getinfo(member).file_size
+    try:
+        with zf.open(member) as f:
+            data = f.read(min(declared, MAX_JSON_BYTES) + 1)
+    except zipfile.BadZipFile as e:
+        raise ModelLoadError(f"{path.name}: {member} is corrupt ({e})") from None
+    if len(data) > min(declared, MAX_JSON_BYTES):
         raise ModelLoadError(f"{path.name}: {member} is too large (refused as a possible zip bomb)")
     try:
         return json.loads(data.decode("utf-8"))
