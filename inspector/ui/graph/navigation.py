@@ -15,15 +15,39 @@ class Navigator:
 
     def __init__(self, data: SceneData) -> None:
         self.data = data
-        n = len(data.items)
-        self.preds: list[list[int]] = [[] for _ in range(n)]
-        self.succs: list[list[int]] = [[] for _ in range(n)]
-        for a, b in data.edges.tolist():
-            self.succs[a].append(b)
-            self.preds[b].append(a)
-        r = data.rects
-        self.centers = np.column_stack([(r[:, 0] + r[:, 2]) / 2, (r[:, 1] + r[:, 3]) / 2]) \
-            if n else np.zeros((0, 2))
+        self._adjacency: tuple[np.ndarray, ...] | None = None
+        self._centers: np.ndarray | None = None
+
+    # Built on the first arrow key, not at install: first paint of a 100k graph needs neither.
+    def _adj(self) -> tuple[np.ndarray, ...]:
+        if self._adjacency is None:
+            n = len(self.data.items)
+            e = np.asarray(self.data.edges, dtype=np.int64).reshape(-1, 2)
+            adj = []
+            for key, other in ((0, 1), (1, 0)):  # (successors by source), (predecessors by target)
+                order = np.argsort(e[:, key], kind="stable")
+                starts = np.searchsorted(e[order, key], np.arange(n + 1))
+                adj.extend([e[order, other], starts])
+            self._adjacency = tuple(adj)
+        return self._adjacency
+
+    def succs(self, i: int) -> list[int]:
+        """Items that item `i` has an edge to, in edge order."""
+        nbr, starts, _, _ = self._adj()
+        return nbr[starts[i]:starts[i + 1]].tolist()
+
+    def preds(self, i: int) -> list[int]:
+        """Items that have an edge to item `i`, in edge order."""
+        _, _, nbr, starts = self._adj()
+        return nbr[starts[i]:starts[i + 1]].tolist()
+
+    @property
+    def centers(self) -> np.ndarray:
+        """(n, 2) centre of every item's rectangle."""
+        if self._centers is None:
+            r = np.asarray(self.data.rects, dtype=np.float64).reshape(-1, 4)
+            self._centers = np.column_stack([(r[:, 0] + r[:, 2]) / 2, (r[:, 1] + r[:, 3]) / 2])
+        return self._centers
 
     def node_at(self, x: float, y: float) -> int | None:
         """The item whose rectangle contains (x, y), or None."""
@@ -56,7 +80,7 @@ class Navigator:
     def step(self, i: int, move: str) -> int | None:
         """Up: a producer; Down: a consumer; Left/Right: the nearest sibling in its layer."""
         if move in ("up", "down"):
-            cands = self.preds[i] if move == "up" else self.succs[i]
+            cands = self.preds(i) if move == "up" else self.succs(i)
             if not cands:
                 return None
             # The one nearest in the cross direction feels like "straight up/down".

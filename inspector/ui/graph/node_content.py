@@ -85,6 +85,35 @@ class TextMeasure:
         return w * BOLD_FACTOR if bold else w
 
 
+# Display strings repeat across a big graph (the same kernel shape on 30,000 Convs): cache
+# them. Bounded so one odd model cannot grow them without end.
+_CACHE_MAX = 200_000
+_SHAPE_TEXT: dict[tuple[Any, ...], str] = {}
+_LIST_TEXT: dict[tuple[tuple[Any, ...], tuple[type, ...]], str | None] = {}
+
+
+def shape_text(shape: tuple[Any, ...] | None) -> str:
+    """`format_shape`, cached per distinct shape."""
+    if shape is None:
+        return "?"
+    text = _SHAPE_TEXT.get(shape)
+    if text is None:
+        if len(_SHAPE_TEXT) > _CACHE_MAX:
+            _SHAPE_TEXT.clear()
+        text = _SHAPE_TEXT[shape] = format_shape(shape)
+    return text
+
+
+def _clip(text: str) -> str:
+    return text[: MAX_TEXT - 1] + "\u2026" if len(text) > MAX_TEXT else text
+
+
+def _fmt_list(value: list[Any] | tuple[Any, ...]) -> str | None:
+    if len(value) == 0 or any(isinstance(v, (dict, list, tuple, Graph, Tensor)) for v in value):
+        return None
+    return _clip(", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value))
+
+
 def _fmt_value(value: Any) -> str | None:
     """A short display string for an attribute value, or None when it is not worth a row."""
     if value is None or isinstance(value, (dict, Graph, Tensor)):
@@ -96,14 +125,24 @@ def _fmt_value(value: Any) -> str | None:
     elif isinstance(value, (bytes, bytearray)):
         text = value.decode("utf-8", "replace")
     elif isinstance(value, (list, tuple)):
-        if len(value) == 0 or any(isinstance(v, (dict, list, tuple, Graph, Tensor)) for v in value):
-            return None
-        text = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
+        try:
+            # The element types are part of the key: [1, 0] and [True, False] are equal tuples.
+            key = (tuple(value), tuple(map(type, value)))
+            hit = _LIST_TEXT.get(key, _LIST_TEXT)
+        except TypeError:  # unhashable elements (nested lists, dicts): never worth a row
+            return _fmt_list(value)
+        if hit is _LIST_TEXT:
+            if len(_LIST_TEXT) > _CACHE_MAX:
+                _LIST_TEXT.clear()
+            hit = _LIST_TEXT[key] = _fmt_list(value)
+        return hit  # type: ignore[return-value]
     else:
         text = str(value)
-    if len(text) > MAX_TEXT:
-        text = text[: MAX_TEXT - 1] + "\u2026"
-    return text
+    return _clip(text)
+
+
+_KEY_RANK = {name: i for i, name in enumerate(KEY_ATTRS)}
+_UNWANTED_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
 
 def node_rows(node: Node, show_weights: bool, show_attributes: bool) -> list[tuple[str, str, str]]:
@@ -111,19 +150,18 @@ def node_rows(node: Node, show_weights: bool, show_attributes: bool) -> list[tup
     rows: list[tuple[str, str, str]] = []
     if show_weights:
         for w in node.weights:
-            rows.append((w.name, " ", f"<{format_shape(w.tensor.shape)}>"))
+            rows.append((w.name, " ", f"<{shape_text(w.tensor.shape)}>"))
     if show_attributes and node.attributes:
         by_name = {a.name: a.value for a in node.attributes}
         picked: list[tuple[str, str, str]] = []
-        for name in KEY_ATTRS:
-            if name in by_name:
-                text = _fmt_value(by_name[name])
-                if text is not None:
-                    picked.append((name, " = ", text))
+        for name in sorted((k for k in by_name if k in _KEY_RANK), key=_KEY_RANK.__getitem__):
+            text = _fmt_value(by_name[name])
+            if text is not None:
+                picked.append((name, " = ", text))
         if len(picked) < MAX_ATTR_ROWS:
             for a in node.attributes:
-                if a.name in SKIP_ATTRS or a.name in KEY_ATTRS or a.name.endswith(
-                    ("_initializer", "_regularizer", "_constraint")
+                if a.name in SKIP_ATTRS or a.name in _KEY_RANK or a.name.endswith(
+                    _UNWANTED_SUFFIXES
                 ):
                     continue
                 text = _fmt_value(a.value)
@@ -150,7 +188,7 @@ def item_content(item: Any, graph: Graph, show_weights: bool, show_attributes: b
         return NodeContent(kind, label, f"{count} nodes", (), "group")
     name = item.label
     value = graph.value(name)
-    shape = format_shape(value.shape) if value.shape is not None else ""
+    shape = shape_text(value.shape) if value.shape is not None else ""
     sub = f"{value.dtype or '?'}[{shape}]" if value.shape is not None or value.dtype else ""
     return NodeContent(kind, name, sub, (), kind)
 

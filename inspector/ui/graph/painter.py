@@ -70,9 +70,12 @@ class GraphPainter:
         """Forget caches that belong to the previous scene."""
         self._data = data
         self._paths = {}
-        self._cat_colors = np.array(
-            [category_color(c.category) for c in data.contents], dtype=np.int64
-        ).reshape(-1, 3)
+        # One colour lookup per distinct category, then a vectorised gather (100k items).
+        cats: dict[str, int] = {}
+        codes = np.fromiter((cats.setdefault(c.category, len(cats)) for c in data.contents),
+                            dtype=np.int64, count=len(data.contents))
+        table = np.array([category_color(c) for c in cats], dtype=np.int64).reshape(-1, 3)
+        self._cat_colors = table[codes] if len(codes) else np.zeros((0, 3), dtype=np.int64)
 
     # ------------------------------------------------------------------ entry point
     def paint(self, p: QPainter, data: SceneData, world: tuple[float, float, float, float],

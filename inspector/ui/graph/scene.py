@@ -6,13 +6,15 @@ result to `GraphView.show_scene()` on the GUI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from inspector.ir.model import Graph, Model, format_shape
+from inspector.ir.model import Graph, Model
 from inspector.progress import NO_TASK, Task
 from inspector.ui.graph.node_content import (
     FONT_SIZE,
@@ -21,6 +23,7 @@ from inspector.ui.graph.node_content import (
     TextMeasure,
     content_size,
     item_content,
+    shape_text,
 )
 from inspector.ui.graph.spatial import SpatialGrid
 
@@ -115,6 +118,27 @@ def prepare(model: Model | None, graph: Graph | None = None,
             expanded: frozenset[tuple[str, ...]] | None = None,
             options: SceneOptions | None = None, task: Task = NO_TASK) -> SceneData:
     """Build the view graph, size every item, lay it out and index it (pure, no Qt)."""
+    with paused_gc():
+        return _prepare(model, graph, expanded, options, task)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic GC: building a scene allocates ~10 objects per node and frees none,
+    and with a big model alive every full collection walks millions of objects (measured
+    100k nodes: prepare 2.8 s -> 1.7 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _prepare(model: Model | None, graph: Graph | None,
+             expanded: frozenset[tuple[str, ...]] | None,
+             options: SceneOptions | None, task: Task) -> SceneData:
     from inspector.layout import build_view_graph, default_expanded, layered_layout
 
     if graph is None:
@@ -132,14 +156,21 @@ def prepare(model: Model | None, graph: Graph | None = None,
     measure = TextMeasure(options.char_advances, FONT_SIZE)
     small = TextMeasure(options.char_advances, SMALL_FONT_SIZE)
     contents: list[NodeContent] = []
-    sizes = np.empty((n, 2), dtype=np.float64)
+    size_list: list[tuple[float, float]] = []
+    # Most items repeat a few contents (every Relu looks alike): share one NodeContent and
+    # measure it once.
+    known: dict[NodeContent, tuple[NodeContent, tuple[float, float]]] = {}
+    flags = (options.show_weights, options.show_attributes, options.show_names)
     for i, item in enumerate(items):
-        c = item_content(item, graph, options.show_weights, options.show_attributes,
-                         options.show_names)
-        contents.append(c)
-        sizes[i] = content_size(c, measure, small)
+        c = item_content(item, graph, *flags)
+        hit = known.get(c)
+        if hit is None:
+            hit = known[c] = (c, content_size(c, measure, small))
+        contents.append(hit[0])
+        size_list.append(hit[1])
         if i % 5000 == 4999:
             task.check()
+    sizes = np.array(size_list, dtype=np.float64).reshape(n, 2)
     edges = np.asarray(vg.edges, dtype=np.int64).reshape(-1, 2)
     task.report(0.3, "Laying out")
     lay = layered_layout(n, edges, sizes, options.direction, options.node_gap,
@@ -170,7 +201,7 @@ def _shape_label(graph: Graph, value_name: str) -> str:
     v = graph.values.get(value_name)
     if v is None or v.shape is None:
         return ""
-    return format_shape(v.shape)
+    return shape_text(v.shape)
 
 
 def _segments(routes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
