@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.layout.nesting import Nesting
 from inspector.progress import NO_TASK, Task
 
 
@@ -163,9 +164,75 @@ def count_crossings(layer: np.ndarray, pos: np.ndarray, seg_u: np.ndarray, seg_v
     return grouped_inversions(lu[order], pv[order])
 
 
-def _ranks(layer: np.ndarray, key: np.ndarray, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rank of each node within its layer when sorted by (key, tie); and the layer sizes."""
-    perm = np.lexsort((tie, key, layer))
+class SortContext:
+    """What the within-layer sort needs besides values: layers and components of the proper
+    nodes plus group border nodes (appended after them), and the group tree.
+
+    Without groups the key is (layer, component, value). With groups it is hierarchical:
+    at each nesting level a node compares with its siblings by the mean value of the
+    group holding it there (one key per group for all layers, so sibling groups keep one
+    left-to-right order in every layer) or by its own value; borders take -inf/+inf at
+    their group's level, so they end up at its ends.
+    """
+
+    def __init__(self, p: Proper, nest: Nesting | None = None, component: np.ndarray | None = None) -> None:
+        comp = p.component if component is None else component
+        self.nest = nest
+        self.n = p.count
+        if nest is None or nest.count == 0:
+            self.nest = None
+            self.layer, self.comp = p.layer, comp
+            return
+        real = np.flatnonzero(nest.member >= 0)
+        # a group's component is its first member's (members share one after merging)
+        gcomp = np.zeros(nest.count, dtype=np.int64)
+        rows = nest.anc[nest.member[real]]
+        for d in range(nest.anc.shape[1]):
+            ok = rows[:, d] >= 0
+            gcomp[rows[ok, d]] = comp[real[ok]]
+        self.layer = np.concatenate([p.layer, nest.border_layer])
+        self.comp = np.concatenate([comp, gcomp[nest.border_group]])
+        self.member = np.concatenate([nest.member, nest.border_group])
+        self.fixed = np.where(nest.border_right, np.inf, -np.inf)
+        self.levels = nest.anc[self.member].T  # (D, M) group at each level, -1 beyond
+        own = nest.depth[np.maximum(self.member, 0)] * (self.member >= 0)
+        self.own_level = own  # the level where a node's own value counts
+
+    @property
+    def size(self) -> int:
+        """Proper nodes plus border nodes."""
+        return len(self.layer)
+
+    def sort(self, value: np.ndarray, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rank within its layer of every node for `value` (proper nodes only; borders are
+        fixed) with ties broken by `tie` (all nodes); and the layer sizes."""
+        if self.nest is None:
+            return _ranks(self.layer, (tie, value, self.comp))
+        nest = self.nest
+        n = self.n
+        val = np.concatenate([value, self.fixed])
+        gsum = np.zeros(nest.count + 1)
+        gcnt = np.zeros(nest.count + 1)
+        for g in self.levels[:, :n]:
+            ok = g >= 0
+            gsum[: nest.count] += np.bincount(g[ok], weights=value[ok], minlength=nest.count)
+            gcnt[: nest.count] += np.bincount(g[ok], minlength=nest.count)
+        gkey = gsum / np.maximum(gcnt, 1)
+        keys: list[np.ndarray] = [tie]
+        depth = len(self.levels)
+        for d in range(depth, -1, -1):
+            g = self.levels[d] if d < depth else np.full(self.size, -1, dtype=np.int64)
+            own = np.where(self.own_level == d, val, 0.0)
+            keys.append(g)
+            keys.append(np.where(g >= 0, gkey[g], own))
+        keys.append(self.comp)
+        return _ranks(self.layer, tuple(keys))
+
+
+def _ranks(layer: np.ndarray, keys: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each node within its layer when sorted by `keys` (last is primary); and the
+    layer sizes."""
+    perm = np.lexsort((*keys, layer))
     sizes = np.bincount(layer)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     pos = np.empty(len(layer), dtype=np.int64)
@@ -173,27 +240,54 @@ def _ranks(layer: np.ndarray, key: np.ndarray, tie: np.ndarray) -> tuple[np.ndar
     return pos, sizes
 
 
-def _half_sweep(p: Proper, pos: np.ndarray, sizes: np.ndarray, downward: bool, parity: int) -> np.ndarray:
-    """Reorder the layers of one parity by the barycenter of their fixed neighbours."""
-    norm = (pos + 0.5) / sizes[p.layer]  # positions in (0, 1) so layers of any width mix
+def _barycenters(p: Proper, pos: np.ndarray, sizes: np.ndarray, downward: bool, parity: int) -> np.ndarray:
+    """Values for one half sweep: the layers of one parity take the barycenter of their
+    fixed neighbours, every other node keeps its normalised position."""
+    norm = (pos[: p.count] + 0.5) / sizes[p.layer]  # positions in (0, 1) so layers of any width mix
     tgt, nb = (p.seg_v, p.seg_u) if downward else (p.seg_u, p.seg_v)
     sel = (p.layer[tgt] & 1) == parity
     tgt, nb = tgt[sel], nb[sel]
     s = np.bincount(tgt, weights=norm[nb], minlength=p.count)
     c = np.bincount(tgt, minlength=p.count)
     moving = ((p.layer & 1) == parity) & (c > 0)
-    # the component as integer part keeps components apart inside every layer
-    key = p.component + np.where(moving, s / np.maximum(c, 1), norm)
-    new_pos, _ = _ranks(p.layer, key, pos)
-    return new_pos
+    return np.where(moving, s / np.maximum(c, 1), norm)
 
 
-def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK) -> tuple[np.ndarray, int]:
-    """Positions within layers with few crossings: DFS order, then barycenter sweeps,
-    keeping the order with the fewest crossings (counted exactly)."""
+def _trees(p: Proper, limit: int) -> list[np.ndarray]:
+    """Node sets of the in-trees (nodes reached through single-input nodes from one root)
+    holding the most dummies: long side inputs such as an attention mask feeding every
+    block, whose best place is often along one side of the whole graph."""
+    if not p.is_dummy.any():
+        return []
+    indeg = np.bincount(p.seg_v, minlength=p.count)
+    up = np.arange(p.count, dtype=np.int64)
+    one = indeg[p.seg_v] == 1
+    up[p.seg_v[one]] = p.seg_u[one]
+    while True:
+        nxt = up[up]
+        if np.array_equal(nxt, up):
+            break
+        up = nxt
+    dummies = np.bincount(up[p.is_dummy], minlength=p.count)
+    best = np.argsort(-dummies, kind="stable")[:limit]
+    best = best[dummies[best] >= 2]
+    if len(best) == 0:
+        return []
+    order = np.argsort(up, kind="stable")
+    starts = np.searchsorted(up[order], best)
+    ends = np.searchsorted(up[order], best, side="right")
+    return [order[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK,
+                 ctx: SortContext | None = None, sift: int = 3) -> tuple[np.ndarray, int]:
+    """Positions within layers with few crossings: DFS order, barycenter sweeps, then moving
+    the `sift` in-trees with the most dummies to either side, keeping the order with the
+    fewest crossings (counted exactly). Positions cover the border nodes of `ctx` too."""
+    ctx = ctx or SortContext(p)
+    tie = np.arange(ctx.size)
     # components side by side: never interleave their nodes within a layer
-    comp_key = p.component.astype(np.float64) * (float(p.key.max(initial=0.0)) + 1.0)
-    pos, sizes = _ranks(p.layer, comp_key + p.key, np.arange(p.count))
+    pos, sizes = ctx.sort(p.key, tie)
     best = pos
     best_x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
     stale = 0
@@ -203,7 +297,7 @@ def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK) -> tuple[
         task.check()
         down = i % 2 == 0
         for parity in (1, 0) if down else (0, 1):
-            pos = _half_sweep(p, pos, sizes, down, parity)
+            pos, _ = ctx.sort(_barycenters(p, pos, sizes, down, parity), pos)
         x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
         if x < best_x:
             best, best_x, stale = pos, x, 0
@@ -211,4 +305,17 @@ def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK) -> tuple[
             stale += 1
             if stale >= 3:
                 break
+    for tree in _trees(p, sift) if best_x else []:
+        task.check()
+        norm = (best[: p.count] + 0.5) / sizes[p.layer]
+        for side in (-2.0, 2.0):
+            value = norm.copy()
+            value[tree] += side  # the whole tree to the far left (right) of its siblings
+            pos, _ = ctx.sort(value, best)
+            x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
+            if x < best_x:
+                best, best_x = pos, x
+                norm = (best[: p.count] + 0.5) / sizes[p.layer]
+        if best_x == 0:
+            break
     return best, best_x
