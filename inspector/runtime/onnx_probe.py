@@ -18,6 +18,17 @@ from onnx import TensorProto
 
 from inspector.progress import NO_TASK, Cancelled, Task
 from inspector.runtime.errors import InputError, RunError
+from inspector.runtime.onnx_blocked import (
+    BlockedValue,
+    CapturedValues,
+    PaddedValue,
+    derivable_pads,
+    nchwc_block_size,
+    rewrite_blocked,
+)
+
+# The fast path writes onnxruntime's optimised copy of the probe to a temporary file.
+_FAST_PATH_MAX_BYTES = 1 << 30
 
 # Element types onnxruntime returns as plain numpy arrays; the rest (bfloat16, float8, 4-bit,
 # complex) make `InferenceSession.run` fail with "No corresponding Numpy type".
@@ -111,14 +122,19 @@ def _has_external_data(proto: onnx.ModelProto) -> bool:
 class ProbeSession:
     """An onnxruntime session on the probe model of an ONNX file: one run gives every value.
 
-    `threads` sets onnxruntime's intra-op threads; `expose=False` skips adding node outputs.
+    `threads` sets onnxruntime's intra-op threads; `expose=False` skips adding node outputs;
+    `blocked=False` turns off the NCHWc fast path (see onnx_blocked). `layout` says which
+    path was taken: "blocked", "pads" (only Pad outputs recomputed) or "plain".
     """
 
     def __init__(
-        self, model_path: str | Path, *, threads: int | None = None, expose: bool = True
+        self,
+        model_path: str | Path,
+        *,
+        threads: int | None = None,
+        expose: bool = True,
+        blocked: bool = True,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(model_path)
         try:
             # Weights stay on disk: shape inference needs only their dims and types.
@@ -130,46 +146,108 @@ class ProbeSession:
         # expose=False runs the file as is (a Keras probe already outputs every layer).
         probe, skipped = expose_all_values(proto) if expose else (proto, [])
         self.skipped: dict[str, str] = dict(s.split(": ", 1) for s in skipped)
+        self.path = path
+        self._threads = threads
+        self._external = _has_external_data(probe)
+        self._blocked: dict[str, BlockedValue] = {}
+        self._padded: dict[str, PaddedValue] = {}
+        self.layout = "plain"
+        session = None
+        if expose and blocked and not self._external:
+            session = self._fast_session(probe, proto)
+        if session is None:
+            self._blocked, self._padded = {}, {}
+            self.layout = "plain"
+            session = self._make_session(_serialize(probe, path), optimize=True)
+        self._session = session
+
+        self.input_names: list[str] = [i.name for i in session.get_inputs()]
+        self.output_names: list[str] = [o.name for o in proto.graph.output]
+        self._fetch: list[str] = [o.name for o in session.get_outputs()]
+        self._input_meta = {i.name: i for i in session.get_inputs()}
+        order = {name: k for k, name in enumerate(_node_output_order(probe.graph.node))}
+        logical = [o.name for o in probe.graph.output]
+        body = sorted(logical, key=lambda n: order.get(n, len(order)))
+        self.value_names: list[str] = self.input_names + [
+            n for n in body if n not in self._input_meta
+        ]
+
+    def _options(self, optimize: bool, save_to: str | None = None) -> object:
+        import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        if threads is not None:
-            opts.intra_op_num_threads = int(threads)
+        if self._threads is not None:
+            opts.intra_op_num_threads = int(self._threads)
             opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         # Spinning worker threads steal the GUI's core and, on a shared 2-core machine, made
         # runs slower (bench_activations: MobileNetV2 probe median 107 -> 53 ms).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if _has_external_data(probe):
+        if not optimize:  # an already optimised graph with onnxruntime's own NCHWc ops
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if save_to is not None:
+            opts.optimized_model_filepath = save_to
+        if self._external:
             # Loaded from bytes, onnxruntime resolves external data relative to this folder.
             opts.add_session_config_entry(
                 "session.model_external_initializers_file_folder_path",
-                str(path.resolve().parent),
+                str(self.path.resolve().parent),
             )
+        return opts
+
+    def _make_session(self, data: bytes, *, optimize: bool, save_to: str | None = None) -> object:
+        import onnxruntime as ort
+
         try:
-            data = probe.SerializeToString()
-        except ValueError:
-            raise RunError(f"{path.name}: model graph over 2 GB cannot be probed") from None
-        try:
-            self._session = ort.InferenceSession(
-                data, sess_options=opts, providers=["CPUExecutionProvider"]
+            return ort.InferenceSession(
+                data, sess_options=self._options(optimize, save_to),
+                providers=["CPUExecutionProvider"],
             )
         except Exception as e:  # noqa: BLE001 - ORT raises many types; the user gets one line
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise RunError(f"{path.name}: onnxruntime cannot run this model ({msg})") from None
+            raise RunError(f"{self.path.name}: onnxruntime cannot run this model ({msg})") from None
 
-        self.path = path
-        self.input_names: list[str] = [i.name for i in self._session.get_inputs()]
-        self.output_names: list[str] = [o.name for o in proto.graph.output]
-        self._fetch: list[str] = [o.name for o in self._session.get_outputs()]
-        self._input_meta = {i.name: i for i in self._session.get_inputs()}
-        order = {name: k for k, name in enumerate(_node_output_order(probe.graph.node))}
-        body = sorted(self._fetch, key=lambda n: order.get(n, len(order)))
-        self.value_names: list[str] = self.input_names + [
-            n for n in body if n not in self._input_meta
-        ]
+    def _fast_session(self, probe: onnx.ModelProto, proto: onnx.ModelProto) -> object | None:
+        """The probe without NCHWc reorders and with Pads left to numpy, or None to fall back."""
+        import tempfile
 
-    def run(self, feeds: dict[str, np.ndarray], task: Task = NO_TASK) -> dict[str, np.ndarray]:
-        """Run once; return {value name: array} for the inputs and every exposed value."""
+        if probe.ByteSize() > _FAST_PATH_MAX_BYTES:
+            return None  # the optimised copy would be written to disk: not for huge models
+        final = {o.name for o in proto.graph.output}
+        available = {i.name for i in probe.graph.input} | {o.name for o in probe.graph.output}
+        padded = {
+            k: v for k, v in derivable_pads(probe.graph, available).items() if k not in final
+        }
+        trimmed = onnx.ModelProto()
+        trimmed.CopyFrom(probe)
+        outs = [o for o in trimmed.graph.output if o.name not in padded]
+        del trimmed.graph.output[:]
+        trimmed.graph.output.extend(outs)
+        try:
+            with tempfile.TemporaryDirectory(prefix="mi-probe-") as tmp:
+                saved = str(Path(tmp) / "optimized.onnx")
+                first = self._make_session(trimmed.SerializeToString(), optimize=True, save_to=saved)
+                block = nchwc_block_size()
+                rewritten = (
+                    rewrite_blocked(onnx.load(saved), block) if block is not None else None
+                )
+            if rewritten is None:
+                self._padded = padded
+                self.layout = "pads" if padded else "plain"
+                return first
+            model, blocked = rewritten
+            session = self._make_session(model.SerializeToString(), optimize=False)
+        except Exception:  # noqa: BLE001 - any surprise in onnxruntime's own graph: plain path
+            return None
+        self._padded, self._blocked = padded, blocked
+        self.layout = "blocked"
+        return session
+
+    def run(self, feeds: dict[str, np.ndarray], task: Task = NO_TASK) -> CapturedValues:
+        """Run once; return {value name: array} for the inputs and every exposed value.
+
+        Values are converted to plain NCHW arrays when first read (see CapturedValues).
+        """
         import onnxruntime as ort
 
         missing = [n for n in self.input_names if n not in feeds]
@@ -202,10 +280,17 @@ class ProbeSession:
             if watcher is not None:
                 watcher.join()
         task.check()
-        result: dict[str, np.ndarray] = {n: np.asarray(feeds[n]) for n in self.input_names}
-        result.update(zip(self._fetch, arrays, strict=True))
+        raw: dict[str, np.ndarray] = dict(zip(self._fetch, arrays, strict=True))
+        raw.update((n, np.asarray(feeds[n])) for n in self.input_names)
         task.report(1.0, "done")
-        return result
+        return CapturedValues(self.value_names, raw, self._blocked, self._padded)
+
+
+def _serialize(probe: onnx.ModelProto, path: Path) -> bytes:
+    try:
+        return probe.SerializeToString()
+    except ValueError:
+        raise RunError(f"{path.name}: model graph over 2 GB cannot be probed") from None
 
 
 def _node_output_order(nodes: Iterable[onnx.NodeProto]) -> list[str]:
@@ -220,4 +305,4 @@ def _watch_cancel(task: Task, run_opts: object, stop: threading.Event) -> None:
             return
 
 
-__all__ = ["ProbeSession", "expose_all_values"]
+__all__ = ["CapturedValues", "ProbeSession", "expose_all_values"]
