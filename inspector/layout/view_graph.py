@@ -71,54 +71,86 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
         source_of.setdefault(name, len(items))
         items.append(ViewItem("input", f"input:{name}", None, (), name))
     hidden = _hidden(graph, hide_constants)
-    item_of: dict[int, int] = {}
+    nodes = graph.nodes
+    item_of = [-1] * len(nodes)  # node position -> its item; a list, not a dict of ids
     group_item: dict[Group, int] = {}
+    group_count: dict[int, int] = {}
     index_of_node: dict[str, int] = {}
     keys: set[str] = set()
-    for node in graph.nodes:
-        if id(node) in hidden:
+    for pos, node in enumerate(nodes):
+        if hidden and id(node) in hidden:
             continue
-        owner = _owner(node.group, expanded)
+        group = node.group
+        owner = _owner(group, expanded) if group else None
         if owner is None:
-            key = f"node:{node.name}"
+            key = "node:" + node.name
             while key in keys:  # ONNX allows empty and repeated node names
                 key += "#"
             keys.add(key)
             i = len(items)
-            items.append(ViewItem("node", key, node, node.group, node.op_type))
-        elif owner in group_item:
-            i = group_item[owner]
-            it = items[i]
-            items[i] = ViewItem(it.kind, it.key, None, it.group, it.label, it.count + 1)
+            items.append(ViewItem("node", key, node, group, node.op_type))
         else:
-            i = group_item[owner] = len(items)
-            items.append(ViewItem("group", "group:" + "/".join(owner), None, owner, owner[-1], 1))
-        item_of[id(node)] = i
+            i = group_item.get(owner, -1)
+            if i < 0:
+                i = group_item[owner] = len(items)
+                group_count[i] = 0
+                items.append(ViewItem("group", "group:" + "/".join(owner), None, owner, owner[-1]))
+            group_count[i] += 1
+        item_of[pos] = i
         index_of_node.setdefault(node.name, i)
         for out in node.outputs:
             if out:
                 source_of[out] = i
-    pairs: dict[tuple[int, int], list[str]] = {}
-    for node in graph.nodes:
-        dst = item_of.get(id(node))
-        if dst is None:
+    for i, count in group_count.items():  # counted above, built once (not once per member)
+        if count != 1:
+            it = items[i]
+            items[i] = ViewItem(it.kind, it.key, None, it.group, it.label, count)
+    src_l: list[int] = []
+    dst_l: list[int] = []
+    val_l: list[str] = []
+    get = source_of.get
+    for pos, node in enumerate(nodes):
+        dst = item_of[pos]
+        if dst < 0:
             continue
         # input_names also lists weights: a shown Constant feeding a weight gets its edge
         for v in node.input_names or node.inputs:
-            src = source_of.get(v) if v else None
+            src = get(v) if v else None
             if src is not None and src != dst:
-                names = pairs.setdefault((src, dst), [])
-                if v not in names:
-                    names.append(v)
+                src_l.append(src)
+                dst_l.append(dst)
+                val_l.append(v)
     for name in graph.outputs:
         i = len(items)
         items.append(ViewItem("output", f"output:{name}", None, (), name))
         src = source_of.get(name)
         if src is not None:
-            pairs.setdefault((src, i), []).append(name)
-    edges = np.array(list(pairs.keys()), dtype=np.int64).reshape(-1, 2)
-    names = [tuple(v) for v in pairs.values()]
+            src_l.append(src)
+            dst_l.append(i)
+            val_l.append(name)
+    edges, names = _dedupe_edges(src_l, dst_l, val_l, len(items))
     return ViewGraph(items, edges, [v[0] for v in names], index_of_node, names)
+
+
+def _dedupe_edges(src_l: list[int], dst_l: list[int], val_l: list[str],
+                  n: int) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """One edge per distinct (src, dst) in first-seen order, with every value it carries."""
+    src = np.array(src_l, dtype=np.int64)
+    dst = np.array(dst_l, dtype=np.int64)
+    if len(src) == 0:
+        return np.zeros((0, 2), dtype=np.int64), []
+    _, first, inverse = np.unique(src * max(n, 1) + dst, return_index=True, return_inverse=True)
+    if len(first) == len(src):  # the common case: no two values join the same two items
+        return np.column_stack([src, dst]), [(v,) for v in val_l]
+    rank = np.empty(len(first), dtype=np.int64)
+    order = np.argsort(first, kind="stable")
+    rank[order] = np.arange(len(first))
+    names: list[list[str]] = [[] for _ in range(len(first))]
+    for k, v in zip(rank[inverse.reshape(-1)].tolist(), val_l, strict=True):
+        if v not in names[k]:
+            names[k].append(v)
+    keep = first[order]
+    return np.column_stack([src[keep], dst[keep]]), [tuple(v) for v in names]
 
 
 def default_expanded(graph: Graph, max_items: int = 300, hide_constants: bool = True) -> frozenset[Group]:

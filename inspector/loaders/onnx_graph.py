@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import onnx
-from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto, TypeProto
+from onnx import AttributeProto, FunctionProto, GraphProto, NodeProto
 
 from inspector.ir import Attribute, Graph, Node, Tensor, Value, Weight, category_of
 from inspector.loaders.onnx_tensors import (
@@ -16,7 +16,7 @@ from inspector.loaders.onnx_tensors import (
     sparse_from_proto,
     tensor_from_proto,
 )
-from inspector.loaders.onnx_types import is_known, type_name, type_shape
+from inspector.loaders.onnx_types import UNKNOWN_TYPE, TypeInfo, type_info, type_name
 from inspector.progress import Task
 
 FunctionKey = tuple[str, str, str]  # (domain, name, overload)
@@ -81,7 +81,7 @@ class GraphBuilder:
                 if callee in self.function_protos:
                     build(callee)
             f_opsets = {_domain_key(o.domain): o.version for o in fp.opset_import} or dict(opsets)
-            types = {vi.name: vi.type for vi in getattr(fp, "value_info", [])}
+            types = {vi.name: type_info(vi.type) for vi in getattr(fp, "value_info", [])}
             g = self._graph(
                 name=f"{fp.domain}.{fp.name}" if fp.domain else fp.name,
                 nodes=list(fp.node),
@@ -119,9 +119,10 @@ class GraphBuilder:
             inits[sp.values.name] = sparse_from_proto(sp, self.ext)
         types = _declared_types(gp)
         if typed is not None:
-            for name, tp in _declared_types(typed).items():
-                if name not in types or _better(tp, types[name]):
-                    types[name] = tp
+            for name, info in _declared_types(typed).items():
+                old = types.get(name)
+                if old is None or _better(info, old):
+                    types[name] = info
         inputs = [vi.name for vi in gp.input if vi.name not in inits]
         return self._graph(
             name=gp.name,
@@ -130,7 +131,8 @@ class GraphBuilder:
             outputs=[vi.name for vi in gp.output],
             initializers=inits,
             types=types,
-            typed_nodes=list(typed.node) if typed is not None and len(typed.node) == len(gp.node) else None,
+            # the repeated field itself: wrapping 100k nodes in a list costs; few are indexed
+            typed_nodes=typed.node if typed is not None and len(typed.node) == len(gp.node) else None,
             scope=ChainMap(inits, outer) if outer is not None else inits,
             opsets=opsets,
             doc=gp.doc_string,
@@ -143,8 +145,8 @@ class GraphBuilder:
         inputs: list[str],
         outputs: list[str],
         initializers: dict[str, Tensor],
-        types: dict[str, TypeProto],
-        typed_nodes: list[NodeProto] | None,
+        types: dict[str, TypeInfo],
+        typed_nodes: Sequence[NodeProto] | None,
         scope: Mapping[str, Tensor],
         opsets: Mapping[str, int],
         doc: str,
@@ -169,9 +171,9 @@ class GraphBuilder:
         def add_value(vname: str) -> None:
             if not vname or vname in values:
                 return
-            tp = types.get(vname)
-            if tp is not None and is_known(tp):
-                values[vname] = Value(vname, type_shape(tp), type_name(tp))
+            known, shape, dtype = types.get(vname, UNKNOWN_TYPE)
+            if known:
+                values[vname] = Value(vname, shape, dtype)
             elif vname in constants:
                 c = constants[vname]
                 values[vname] = Value(vname, c.shape, c.dtype)
@@ -192,8 +194,9 @@ class GraphBuilder:
                 while nname in used or nname in reserved:
                     nname += "_"
             used.add(nname)
-            typed_node = typed_nodes[i] if typed_nodes is not None else None
-            out_nodes.append(self._node(row, nname, typed_node, weights_scope, constants, opsets, local))
+            out_nodes.append(
+                self._node(row, nname, typed_nodes, i, weights_scope, constants, opsets, local)
+            )
             for o in row[5]:
                 add_value(o)
             self.done += 1
@@ -222,7 +225,8 @@ class GraphBuilder:
         self,
         row: tuple[NodeProto, str, str, str, tuple[str, ...], tuple[str, ...]],
         name: str,
-        typed: NodeProto | None,
+        typed_nodes: Sequence[NodeProto] | None,
+        index: int,
         scope: Mapping[str, Tensor],
         constants: Mapping[str, Tensor],
         opsets: Mapping[str, int],
@@ -236,15 +240,14 @@ class GraphBuilder:
         subgraphs: list[tuple[str, Graph]] = []
         proto_attrs = np_.attribute
         if proto_attrs:
-            typed_attrs = {a.name: a for a in typed.attribute} if typed is not None else {}
             const_out = constants.get(outs[0]) if is_constant and outs else None
             for a in proto_attrs:
                 aname = a.name
                 if const_out is not None and aname.startswith(("value", "sparse_value")):
                     value: object = const_out
                 else:
-                    value = self._attr_value(a, typed_attrs.get(aname), scope, opsets, subgraphs)
-                attributes.append(Attribute(aname, value, _attr_type(a)))
+                    value = self._attr_value(a, typed_nodes, index, scope, opsets, subgraphs)
+                attributes.append(Attribute(aname, value, _attr_type(a.type)))
             if len(subgraphs) > 1:  # helper.make_node sorts attributes; show "then" before "else"
                 subgraphs.sort(key=lambda kv: {"then_branch": 0, "else_branch": 1}.get(kv[0], 2))
         if function is not None:
@@ -292,7 +295,8 @@ class GraphBuilder:
     def _attr_value(
         self,
         a: AttributeProto,
-        typed: AttributeProto | None,
+        typed_nodes: Sequence[NodeProto] | None,
+        index: int,
         scope: Mapping[str, Tensor],
         opsets: Mapping[str, int],
         subgraphs: list[tuple[str, Graph]],
@@ -311,6 +315,7 @@ class GraphBuilder:
         if t == AttributeProto.SPARSE_TENSOR:
             return sparse_from_proto(a.sparse_tensor, self.ext)
         if t == AttributeProto.GRAPH:
+            typed = _typed_attr(typed_nodes, index, a.name)
             g = self.graph(a.g, opsets, typed.g if typed is not None else None, scope)
             subgraphs.append((a.name, g))
             return g
@@ -327,6 +332,7 @@ class GraphBuilder:
         if t == AttributeProto.SPARSE_TENSORS:
             return [sparse_from_proto(x, self.ext) for x in a.sparse_tensors]
         if t == AttributeProto.GRAPHS:
+            typed = _typed_attr(typed_nodes, index, a.name)
             typed_gs = list(typed.graphs) if typed is not None and len(typed.graphs) == len(a.graphs) else None
             gs = []
             for k, gp in enumerate(a.graphs):
@@ -350,9 +356,21 @@ def _role(formal: tuple[tuple[str, bool], ...], pos: int, tensor_name: str) -> s
     return name if pos <= last else tensor_name
 
 
-def _attr_type(a: AttributeProto) -> str:
+def _typed_attr(typed_nodes: Sequence[NodeProto] | None, index: int,
+                name: str) -> AttributeProto | None:
+    """Attribute `name` of the shape-inferred twin of node `index` (its typed subgraphs)."""
+    if typed_nodes is None:
+        return None
+    for a in typed_nodes[index].attribute:
+        if a.name == name:
+            return a
+    return None
+
+
+@lru_cache(maxsize=64)
+def _attr_type(t: int) -> str:
     try:
-        return AttributeProto.AttributeType.Name(a.type).lower()
+        return AttributeProto.AttributeType.Name(t).lower()
     except ValueError:
         return "undefined"
 
@@ -364,19 +382,23 @@ def _text(b: bytes) -> str | bytes:
         return b
 
 
-def _declared_types(gp: GraphProto) -> dict[str, TypeProto]:
-    types: dict[str, TypeProto] = {}
+def _declared_types(gp: GraphProto) -> dict[str, TypeInfo]:
+    types: dict[str, TypeInfo] = {}
     for seq in (gp.input, gp.value_info, gp.output):
         for vi in seq:
-            if vi.name and (vi.name not in types or _better(vi.type, types[vi.name])):
-                types[vi.name] = vi.type
+            name = vi.name
+            if name:
+                info = type_info(vi.type)
+                old = types.get(name)
+                if old is None or _better(info, old):
+                    types[name] = info
     return types
 
 
-def _better(new: TypeProto, old: TypeProto) -> bool:
+def _better(new: TypeInfo, old: TypeInfo) -> bool:
     """True when `new` says more than `old` (a type where there was none, or a shape)."""
-    if not is_known(old):
-        return is_known(new)
-    if type_shape(old) is None and type_shape(new) is not None:
-        return type_name(new) == type_name(old) or type_name(old) is None
+    if not old[0]:
+        return new[0]
+    if old[1] is None and new[1] is not None:
+        return new[2] == old[2] or old[2] is None
     return False

@@ -116,7 +116,12 @@ def _inference_copy(proto: ModelProto) -> ModelProto:
 
     Inference only needs initializer types, plus the values of small ones (shape constants
     for data propagation); marking big ones external keeps it from copying every weight.
+    When no initializer is big the model itself is returned: inference serializes its input
+    anyway, and copying 100k nodes first cost ~0.2 s.
     """
+    if not any(tp.data_location != onnx.TensorProto.EXTERNAL and tp.ByteSize() > _STUB_BYTES
+               for tp in proto.graph.initializer):
+        return proto
     m = ModelProto()
     m.ir_version = proto.ir_version
     m.opset_import.extend(proto.opset_import)

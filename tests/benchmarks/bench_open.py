@@ -3,7 +3,8 @@ paint, per graph size, with a per-phase breakdown and the peak resident memory o
 
 Run: QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_open.py
          [--sizes 1000,5000,20000,100000] [--resnet] [--profile N]
-Each open runs in a fresh process, so its peak RSS (VmHWM) is its own. Phases come from the
+Each open runs in a fresh process, so its peak RSS (VmHWM) is its own. `cpu s` is the
+process's CPU time for the open: on a shared machine it is steadier than the wall clock. Phases come from the
 progress messages the loader and `prepare` report (the same ones the status bar shows).
 `--profile N` runs one N-node open under cProfile in this process and prints the top entries.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -126,6 +128,11 @@ def _hwm_mb() -> float:
     return 0.0
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def open_once(path: Path) -> dict[str, object]:
     """Open `path` the way the app does (load, prepare, show, first paint) and time each phase."""
     from PySide6.QtWidgets import QApplication
@@ -139,6 +146,7 @@ def open_once(path: Path) -> dict[str, object]:
     view.resize(W, H)
     base = _hwm_mb()
     load_t = PhaseTask("load")
+    c0 = _cpu_s()
     t0 = time.perf_counter()
     model = load_model(path, load_t.task)
     t1 = time.perf_counter()
@@ -153,7 +161,8 @@ def open_once(path: Path) -> dict[str, object]:
     phases = {**load_t.phases(t1), **prep_t.phases(t2), "show: install": t3 - t2,
               "show: first paint": t4 - t3}
     return {"nodes": len(model.graph.nodes), "items": view.item_count(), "load": t1 - t0,
-            "prepare": t2 - t1, "show": t4 - t2, "total": t4 - t0, "phases": phases,
+            "prepare": t2 - t1, "show": t4 - t2, "total": t4 - t0, "cpu": _cpu_s() - c0,
+            "phases": phases,
             "hwm_mb": _hwm_mb(), "base_mb": base}
 
 
@@ -189,11 +198,11 @@ def main() -> None:
     if args.resnet:
         paths.append(("resnet50", resnet50(tmp / "resnet50.onnx")))
     print(f"{'model':>14} {'nodes':>7} {'items':>7} {'load s':>7} {'prep s':>7} {'show s':>7} "
-          f"{'total s':>7} {'peak MB':>8}")
+          f"{'total s':>7} {'cpu s':>6} {'peak MB':>8}")
     for label, path in paths:
         r = _run_child(path)
         print(f"{label:>14} {r['nodes']:>7} {r['items']:>7} {r['load']:>7.2f} {r['prepare']:>7.2f} "
-              f"{r['show']:>7.2f} {r['total']:>7.2f} {r['hwm_mb']:>8.0f}", flush=True)
+              f"{r['show']:>7.2f} {r['total']:>7.2f} {r['cpu']:>6.2f} {r['hwm_mb']:>8.0f}", flush=True)
         if args.phases:
             for k, v in r["phases"].items():  # type: ignore[union-attr]
                 if v >= 0.005:
