@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inspector.layout.ordering import Proper
+from inspector.layout.ordering import Proper, SortContext
 
 
 def _first_per_group(group: np.ndarray, sort_keys: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -45,45 +45,62 @@ def _monotone(layer: np.ndarray, pos_u: np.ndarray, pos_v: np.ndarray, n: int) -
     return keep
 
 
-def align(p: Proper, pos: np.ndarray) -> np.ndarray:
+def _clear_of(kept: np.ndarray, cand: np.ndarray, layer_u: np.ndarray, pu: np.ndarray,
+              pv: np.ndarray, n: int) -> np.ndarray:
+    """Mask of `cand` pairs crossing no pair of `kept` (kept pairs never cross each other):
+    a pair is clear when as many kept pairs lie left of it at both ends."""
+    if len(kept) == 0 or len(cand) == 0:
+        return np.ones(len(cand), dtype=bool)
+    kv = np.sort(layer_u[kept] * n + pv[kept])
+    ku = np.sort(layer_u[kept] * n + pu[kept])
+    base = np.searchsorted(kv, layer_u[cand] * n)
+    k1 = np.searchsorted(kv, layer_u[cand] * n + pv[cand]) - base
+    k2 = np.searchsorted(ku, layer_u[cand] * n + pu[cand]) - base
+    return k1 == k2
+
+
+def align(p: Proper, pos: np.ndarray, layer: np.ndarray | None = None,
+          fixed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Root node of each node's block: chains of aligned nodes in consecutive layers.
 
-    Each node aligns with at most one upper and one lower neighbour. Dummy-dummy segments
-    (inner parts of long edges) win, then the neighbour on the longest path (the main chain
-    of a network stays straight and skip connections bend away from it); ties go to the
-    median neighbour. Aligned segments never cross, so the block graph stays acyclic.
+    Each node aligns with at most one upper and one lower neighbour. `fixed` segments
+    (group borders, between extra nodes past the proper ones) always align; then
+    dummy-dummy segments (inner parts of long edges), then the neighbour on the longest
+    path (the main chain of a network stays straight and skip connections bend away from
+    it); ties go to the median neighbour. Aligned segments never cross, so the block graph
+    stays acyclic.
     """
-    u, v = p.seg_u, p.seg_v
-    n = p.count
+    n = len(pos)
+    extra = n - p.count
+    layer = p.layer if layer is None else layer
+    fu, fv = fixed if fixed is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    u = np.concatenate([p.seg_u, fu]).astype(np.int64)
+    v = np.concatenate([p.seg_v, fv]).astype(np.int64)
     root = np.arange(n, dtype=np.int64)
     if len(u) == 0:
         return root
-    inner_seg = p.is_dummy[u] & p.is_dummy[v]
-    prio = inner_seg.astype(np.int64)
+    is_dummy = np.concatenate([p.is_dummy, np.zeros(extra, bool)])
+    above = np.concatenate([p.above, np.zeros(extra, np.int64)])
+    below = np.concatenate([p.below, np.zeros(extra, np.int64)])
+    prio = (is_dummy[u] & is_dummy[v]).astype(np.int64)
+    prio[len(p.seg_u):] = 2
     dist_v = _median_distance(v, pos[u])
     dist_u = _median_distance(u, pos[v])
     # a join aligns with the upper neighbour on the longest path into it and a branch with
     # the lower one on the longest path out: both pick the same branch, so a network's
     # spine stays one straight block and repeated modules do not drift sideways
-    pick = _first_per_group(v, (pos[u], dist_v, -p.above[u], -prio))
-    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -p.below[v[pick]], -prio[pick]))]
-    inner = prio[pick] == 1
-    layer_u = p.layer[u]
-    a = pick[inner]
-    a = a[_monotone(layer_u[a], pos[u[a]], pos[v[a]], n)]
-    b = pick[~inner]
-    if len(a) and len(b):
-        # drop non-inner pairs that cross a kept inner pair: compare ranks among inner pairs
-        kv = np.sort(layer_u[a] * n + pos[v[a]])
-        ku = np.sort(layer_u[a] * n + pos[u[a]])
-        base = np.searchsorted(kv, layer_u[b] * n)
-        k1 = np.searchsorted(kv, layer_u[b] * n + pos[v[b]]) - base
-        k2 = np.searchsorted(ku, layer_u[b] * n + pos[u[b]]) - base
-        b = b[k1 == k2]
-    b = b[_monotone(layer_u[b], pos[u[b]], pos[v[b]], n)]
-    chosen = np.concatenate([a, b])
+    pick = _first_per_group(v, (pos[u], dist_v, -above[u], -prio))
+    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -below[v[pick]], -prio[pick]))]
+    layer_u = layer[u]
+    pu, pv = pos[u], pos[v]
+    kept = pick[prio[pick] == 2]
+    for level in (1, 0):
+        c = pick[prio[pick] == level]
+        c = c[_clear_of(kept, c, layer_u, pu, pv, n)]
+        c = c[_monotone(layer_u[c], pu[c], pv[c], n)]
+        kept = np.concatenate([kept, c])
     up = np.arange(n, dtype=np.int64)
-    up[v[chosen]] = u[chosen]
+    up[v[kept]] = u[kept]
     root = up
     while True:
         nxt = root[root]
@@ -125,43 +142,73 @@ def _compact(nb: int, src: list[int], dst: list[int], sep: list[float]) -> tuple
     return left, right
 
 
-def assign_x(p: Proper, pos: np.ndarray, width: np.ndarray, node_gap: float) -> np.ndarray:
-    """x centre of every node (real and dummy); components side by side from x = 0."""
-    n = p.count
+def _gaps(p: Proper, a: np.ndarray, b: np.ndarray, node_gap: float, ctx: SortContext | None,
+          margin: tuple[float, float]) -> np.ndarray:
+    """Free space between neighbours a (left) and b (right) of one layer: node_gap, half of it
+    next to a dummy, and a frame margin between a group's border and what it encloses."""
+    count = p.count
+    dummy = np.concatenate([p.is_dummy, np.zeros(len(ctx.layer) - count if ctx else 0, bool)])
+    gap = np.where(dummy[a] | dummy[b], node_gap / 2.0, node_gap)
+    if ctx is None or ctx.nest is None:
+        return gap
+    right = np.concatenate([np.zeros(count, bool), ctx.nest.border_right])
+    border = np.arange(len(ctx.layer)) >= count
+    a_left = border[a] & ~right[a]
+    b_right = border[b] & right[b]
+    return np.where(a_left, margin[0], np.where(b_right, margin[1], gap))
+
+
+def assign_x(p: Proper, pos: np.ndarray, width: np.ndarray, node_gap: float,
+             ctx: SortContext | None = None, margin: tuple[float, float] = (8.0, 8.0)) -> np.ndarray:
+    """x centre of every node (real, dummy, then the border nodes of `ctx`'s groups);
+    components side by side from x = 0; `margin` is the frames' (left, right) padding."""
+    n = len(pos)
     if n == 0:
         return np.zeros(0)
-    root = align(p, pos)
+    layer, comp = (ctx.layer, ctx.comp) if ctx is not None else (p.layer, p.component)
+    fixed = None
+    if ctx is not None and ctx.nest is not None:
+        nest = ctx.nest
+        i = np.flatnonzero((nest.border_group[1:] == nest.border_group[:-1])
+                           & (nest.border_right[1:] == nest.border_right[:-1]))
+        # borders of one group and side are stored top to bottom: one vertical line
+        fixed = (p.count + i, p.count + i + 1)
+        width = np.concatenate([width, np.zeros(n - p.count)])
+    root = align(p, pos, layer, fixed)
     roots, bid = np.unique(root, return_inverse=True)
-    order = np.lexsort((pos, p.layer))
+    order = np.lexsort((pos, layer))
     a, b = order[:-1], order[1:]
-    same = (p.layer[a] == p.layer[b]) & (p.component[a] == p.component[b])
+    same = (layer[a] == layer[b]) & (comp[a] == comp[b])
     a, b = a[same], b[same]
-    gap = np.where(p.is_dummy[a] | p.is_dummy[b], node_gap / 2.0, node_gap)
-    sep = (width[a] + width[b]) / 2.0 + gap
+    sep = (width[a] + width[b]) / 2.0 + _gaps(p, a, b, node_gap, ctx, margin)
     left, right = _compact(len(roots), bid[a].tolist(), bid[b].tolist(), sep.tolist())
     xl = np.asarray(left)[bid]
     xr = np.asarray(right)[bid]
-    ncomp = int(p.component.max()) + 1
+    ncomp = int(comp.max()) + 1
     half = width / 2.0
     # left-align the right-compacted variant per component, then average the two
     lo_l = np.full(ncomp, np.inf)
     lo_r = np.full(ncomp, np.inf)
-    np.minimum.at(lo_l, p.component, xl - half)
-    np.minimum.at(lo_r, p.component, xr - half)
-    x = (xl - lo_l[p.component] + xr - lo_r[p.component]) / 2.0
+    np.minimum.at(lo_l, comp, xl - half)
+    np.minimum.at(lo_r, comp, xr - half)
+    x = (xl - lo_l[comp] + xr - lo_r[comp]) / 2.0
     lo = np.full(ncomp, np.inf)
     hi = np.full(ncomp, -np.inf)
-    np.minimum.at(lo, p.component, x - half)
-    np.maximum.at(hi, p.component, x + half)
+    np.minimum.at(lo, comp, x - half)
+    np.maximum.at(hi, comp, x + half)
     widths = hi - lo
     offset = np.concatenate([[0.0], np.cumsum(widths + 2 * node_gap)[:-1]])
-    return x - lo[p.component] + offset[p.component]
+    return x - lo[comp] + offset[comp]
 
 
-def assign_y(layer: np.ndarray, height: np.ndarray, layer_gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Top and bottom of every layer's band: as tall as its tallest node, layer_gap apart."""
+def assign_y(layer: np.ndarray, height: np.ndarray, layer_gap: float,
+             before: np.ndarray | None = None, after: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top and bottom of every layer's band: as tall as its tallest node, layer_gap apart,
+    plus `before`/`after` extra room per layer (frame title bars and bottoms)."""
     nl = int(layer.max()) + 1 if len(layer) else 0
     band = np.zeros(nl)
     np.maximum.at(band, layer, height)
-    top = np.concatenate([[0.0], np.cumsum(band + layer_gap)[:-1]])
+    pre = np.zeros(nl) if before is None else before
+    post = np.zeros(nl) if after is None else after
+    top = np.concatenate([[0.0], np.cumsum(band + layer_gap + post)[:-1]]) + np.cumsum(pre)
     return top, top + band

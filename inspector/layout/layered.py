@@ -4,6 +4,11 @@ Steps: reverse DFS back edges (cycles), longest-path layering pulled towards con
 dummy nodes on long edges, barycenter crossing reduction keeping the order with the
 fewest exactly counted crossings, Brandes-Koepf-style coordinates (straight chains), and
 routes through the dummies. "LR" is the "TB" layout with both axes swapped.
+
+Optional nested groups (see `layered_layout`) are kept contiguous in every layer, in one
+left-to-right order across layers, with their frames' x-range free of other nodes and
+extra room between layers for frame title bars, so frames never overlap other nodes or
+each other except by nesting.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inspector.layout.coords import assign_x, assign_y
-from inspector.layout.ordering import make_proper, order_layers
+from inspector.layout.nesting import (
+    Nesting,
+    ancestors,
+    build_nesting,
+    check_groups,
+    frame_boxes,
+    merge_components,
+    stacks,
+)
+from inspector.layout.ordering import SortContext, make_proper, order_layers
 from inspector.layout.ranking import rank_graph
 from inspector.layout.routes import edge_routes, loop_routes
 from inspector.progress import NO_TASK, Task
@@ -22,7 +36,8 @@ from inspector.progress import NO_TASK, Task
 @dataclass(frozen=True)
 class LayoutResult:
     """Node centres (y grows downward), the sizes given, layers, one route per input edge,
-    the bounding box (top-left at 0, 0) and the number of edge crossings left."""
+    the bounding box (top-left at 0, 0, frames included), the number of edge crossings
+    left, and with groups one frame per group: (g, 4) x0, y0, x1, y1, NaN when empty."""
 
     positions: np.ndarray
     sizes: np.ndarray
@@ -31,6 +46,7 @@ class LayoutResult:
     width: float
     height: float
     crossings: int = field(default=0)
+    frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
 
 
 def _check(n: int, edges: np.ndarray, sizes: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +71,17 @@ def _check(n: int, edges: np.ndarray, sizes: np.ndarray, direction: str) -> tupl
     return e, s
 
 
+def _frame_room(nest: Nesting, n_layers: int, before: float, after: float) -> tuple[np.ndarray, np.ndarray]:
+    """Extra room above and below each layer for the frames that start or end there."""
+    st, sb = stacks(nest)
+    pre = np.zeros(n_layers)
+    post = np.zeros(n_layers)
+    used = nest.bottom >= 0
+    np.maximum.at(pre, nest.top[used], st[used] * before)
+    np.maximum.at(post, nest.bottom[used], sb[used] * after)
+    return pre, post
+
+
 def layered_layout(
     n: int,
     edges: np.ndarray,
@@ -63,9 +90,24 @@ def layered_layout(
     node_gap: float = 24.0,
     layer_gap: float = 48.0,
     task: Task = NO_TASK,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
+    group_pad: float = 8.0,
+    group_title: float = 20.0,
 ) -> LayoutResult:
-    """Lay out a directed graph in layers; edges may hold cycles, self-loops and duplicates."""
+    """Lay out a directed graph in layers; edges may hold cycles, self-loops and duplicates.
+
+    `groups=(group_of, parent)` nests nodes in frames: `group_of` (n,) is each node's
+    innermost group id or -1, `parent` (g,) each group's enclosing group id or -1. A
+    group's frame is its members' and child frames' bounding box grown by `group_pad` on
+    the sides and bottom and `group_pad + group_title` on top (the title bar); no other
+    node touches it and two frames are nested or disjoint. The frames come back in
+    `LayoutResult.frames`.
+    """
     e, given = _check(n, edges, sizes, direction)
+    group_of = parent = np.zeros(0, dtype=np.int64)
+    if groups is not None:
+        group_of, parent = check_groups(n, groups)
+    nested = len(parent) > 0
     lr = direction == "LR"
     size = given[:, ::-1].copy() if lr else given  # work in TB: the flow axis is y
     w, h = size[:, 0], size[:, 1]
@@ -74,21 +116,44 @@ def layered_layout(
     task.report(0.0, "Ranking layers")
     r = rank_graph(n, e[plain, 0], e[plain, 1])
     task.report(0.25, "Ordering layers")
+    component = r.component
+    nest = None
+    if nested:
+        component = merge_components(r.component, group_of, ancestors(parent)[1])
     p = make_proper(
-        n, r.src, r.dst, r.layer, r.node_time, r.edge_time, r.component, r.depth_above, r.depth_below
+        n, r.src, r.dst, r.layer, r.node_time, r.edge_time, component, r.depth_above, r.depth_below
     )
-    pos, crossings = order_layers(p, task=task)
+    if nested:
+        nest = build_nesting(n, group_of, parent, p.layer, p.dummy_owner, p.pair_src, p.pair_dst, p.pair_span)
+    ctx = SortContext(p, nest)
+    pos, crossings = order_layers(p, task=task, ctx=ctx)
     task.report(0.6, "Placing nodes")
+    # frame margins in TB working coordinates: an LR title bar lies on the working left
+    title = group_pad + group_title
+    side = (title, group_pad) if lr else (group_pad, group_pad)
+    flow = (group_pad, group_pad) if lr else (title, group_pad)
     dummy_zero = np.zeros(p.count - n)
-    x = assign_x(p, pos, np.concatenate([w, dummy_zero]), node_gap)
-    top, bottom = assign_y(p.layer, np.concatenate([h, dummy_zero]), layer_gap)
+    x_all = assign_x(p, pos, np.concatenate([w, dummy_zero]), node_gap, ctx, side)
+    x = x_all[: p.count]
+    pre = post = None
+    if nest is not None and len(p.layer):
+        pre, post = _frame_room(nest, int(p.layer.max()) + 1, *flow)
+    top, bottom = assign_y(p.layer, np.concatenate([h, dummy_zero]), layer_gap, pre, post)
     centre = np.column_stack([x[:n], (top + bottom)[r.layer] / 2.0]) if n else np.zeros((0, 2))
+    frames = np.zeros((0, 4))
+    if nest is not None:
+        rect = np.hstack([centre - size / 2.0, centre + size / 2.0])
+        frames = frame_boxes(nest, rect, group_of, (side[0], flow[0], side[1], flow[1]))
     # shift so the nodes' bounding box starts at (0, 0); self-loops only stick out rightward
     lo = (centre - size / 2.0).min(axis=0) if n else np.zeros(2)
     hi = (centre + size / 2.0).max(axis=0) if n else np.zeros(2)
     if p.count > n:  # long edges may run outside the nodes' box
         lo[0] = min(lo[0], float(x[n:].min()))
         hi[0] = max(hi[0], float(x[n:].max()))
+    if len(frames) and not np.all(np.isnan(frames)):
+        lo = np.minimum(lo, np.nanmin(frames[:, :2], axis=0))
+        hi = np.maximum(hi, np.nanmax(frames[:, 2:], axis=0))
+        frames = frames - np.concatenate([lo, lo])
     centre = centre - lo
     x, top, bottom = x - lo[0], top - lo[1], bottom - lo[1]
     extent = hi - lo
@@ -107,6 +172,7 @@ def layered_layout(
     if lr:
         centre = centre[:, ::-1].copy()
         extent = extent[::-1]
+        frames = frames[:, [1, 0, 3, 2]]
     task.report(1.0, "Layout done")
     return LayoutResult(
         positions=centre,
@@ -116,4 +182,5 @@ def layered_layout(
         width=float(extent[0]),
         height=float(extent[1]),
         crossings=int(crossings),
+        frames=frames,
     )

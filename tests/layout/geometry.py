@@ -100,3 +100,73 @@ def check_layout(res, n: int, edges: np.ndarray, node_gap: float) -> None:
         for p0, p1 in zip(rt[:-1], rt[1:], strict=True):
             hit = segment_hits(p0, p1, r) & others
             assert not hit.any(), (u, v, np.flatnonzero(hit))
+
+
+def expected_frames(res, group_of: np.ndarray, parent: np.ndarray, margin: tuple[float, ...]) -> np.ndarray:
+    """Frames as the graph view draws them: members' and child frames' bounding box grown by
+    `margin` (left, top, right, bottom), innermost first; NaN for groups without members."""
+    r = rects(res)
+    count = len(parent)
+    kids: list[list[int]] = [[] for _ in range(count)]
+    for g, p in enumerate(parent.tolist()):
+        if p >= 0:
+            kids[p].append(g)
+    out = np.full((count, 4), np.nan)
+
+    def box(g: int) -> np.ndarray:
+        parts = [r[group_of == g]] + [box(c)[None] for c in kids[g]]
+        parts = np.vstack([q for q in parts if len(q) and not np.isnan(q).any()] or [np.full((1, 4), np.nan)])
+        if np.isnan(parts).any():
+            return out[g]
+        b = np.array([parts[:, 0].min() - margin[0], parts[:, 1].min() - margin[1],
+                      parts[:, 2].max() + margin[2], parts[:, 3].max() + margin[3]])
+        out[g] = b
+        return b
+
+    for g in range(count):
+        if parent[g] < 0:
+            box(g)
+    return out
+
+
+def subtree_members(group_of: np.ndarray, parent: np.ndarray) -> list[np.ndarray]:
+    """For each group, the mask of nodes inside it at any depth."""
+    count = len(parent)
+    inside = np.zeros((count, len(group_of)), dtype=bool)
+    for v, g in enumerate(group_of.tolist()):
+        while g >= 0:
+            inside[g, v] = True
+            g = int(parent[g])
+    return list(inside)
+
+
+def check_frames(res, group_of: np.ndarray, parent: np.ndarray, margin: tuple[float, ...]) -> None:
+    """Assert that no node outside a group touches its frame and that two frames are
+    nested (along the group tree) or disjoint."""
+    frames = expected_frames(res, group_of, parent, margin)
+    assert np.allclose(res.frames, frames, equal_nan=True)
+    ok = ~np.isnan(frames[:, 0])
+    assert np.all(frames[ok] >= -EPS)
+    assert np.all(frames[ok, 2] <= res.width + EPS) and np.all(frames[ok, 3] <= res.height + EPS)
+    r = rects(res)
+    inside = subtree_members(group_of, parent)
+    for g in np.flatnonzero(ok).tolist():
+        f = frames[g]
+        hit = (r[:, 0] < f[2] - EPS) & (f[0] < r[:, 2] - EPS) & (r[:, 1] < f[3] - EPS) & (f[1] < r[:, 3] - EPS)
+        bad = np.flatnonzero(hit & ~inside[g])
+        assert len(bad) == 0, (g, bad[:5].tolist())
+    anc = [set() for _ in parent]
+    for g in range(len(parent)):
+        p = int(parent[g])
+        while p >= 0:
+            anc[g].add(p)
+            p = int(parent[p])
+    f = frames[ok]
+    ids = np.flatnonzero(ok)
+    meet = (f[:, None, 0] < f[None, :, 2] - EPS) & (f[None, :, 0] < f[:, None, 2] - EPS)
+    meet &= (f[:, None, 1] < f[None, :, 3] - EPS) & (f[None, :, 1] < f[:, None, 3] - EPS)
+    contains = np.all(f[:, None, :2] <= f[None, :, :2] + EPS, axis=2) & np.all(f[:, None, 2:] >= f[None, :, 2:] - EPS, axis=2)
+    for i, j in np.argwhere(np.triu(meet, 1)).tolist():
+        a, b = int(ids[i]), int(ids[j])
+        nested = (a in anc[b] and contains[i, j]) or (b in anc[a] and contains[j, i])
+        assert nested, (a, b, f[i].tolist(), f[j].tolist())

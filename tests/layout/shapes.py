@@ -12,12 +12,26 @@ class _Builder:
     def __init__(self) -> None:
         self.n = 0
         self.edges: list[tuple[int, int]] = []
+        self.group = -1  # new nodes go in this group
+        self.group_of: list[int] = []
+        self.parent: list[int] = []
 
     def node(self, *inputs: int) -> int:
         v = self.n
         self.n += 1
         self.edges.extend((u, v) for u in inputs)
+        self.group_of.append(self.group)
         return v
+
+    def enter(self) -> int:
+        """Open a group inside the current one (like an ONNX name scope); returns the outer."""
+        outer = self.group
+        self.parent.append(outer)
+        self.group = len(self.parent) - 1
+        return outer
+
+    def groups(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.group_of, dtype=np.int64), np.array(self.parent, dtype=np.int64)
 
     def chain(self, start: int, length: int) -> int:
         v = start
@@ -127,3 +141,79 @@ def shaped(kind: str, approx_nodes: int) -> tuple[int, np.ndarray]:
     per = {"resnet": 7.5, "inception": 9.0, "transformer": 32.0}[kind]
     count = max(1, int(approx_nodes / per))
     return {"resnet": resnet, "inception": inception, "transformer": transformer}[kind](count)
+
+
+Grouped = tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray]]
+
+
+def grouped_transformer(blocks: int) -> Grouped:
+    """`transformer` with name scopes as an exporter writes them: /encoder, one group per
+    block, and attention and MLP groups inside each block; the mask stays outside."""
+    b = _Builder()
+    ids = b.node()
+    x = b.node(b.chain(ids, 1), b.node())
+    mask = b.chain(b.node(), 3)
+    b.enter()  # /encoder
+    for _ in range(blocks):
+        block = b.enter()
+        h = b.node(x)
+        outer = b.enter()  # attention
+        q, k, v = (b.chain(h, 4) for _ in range(3))
+        s = b.node(q, b.node(k))
+        s = b.node(b.node(s), mask)
+        a = b.node(b.node(s), v)
+        a = b.chain(a, 4)
+        b.group = outer
+        x = b.node(x, a)
+        b.enter()  # mlp
+        h = b.chain(b.node(x), 5)
+        b.group = outer
+        x = b.node(x, h)
+        b.group = block
+    b.group = -1
+    b.chain(x, 2)
+    n, edges = b.done()
+    return n, edges, b.groups()
+
+
+def grouped_resnet(blocks: int) -> Grouped:
+    """`resnet` with a group per stage of four blocks and a group per block inside it."""
+    b = _Builder()
+    x = b.chain(b.node(), 4)
+    for i in range(blocks):
+        if i % 4 == 0:
+            b.group = -1
+            b.enter()
+        stage = b.group
+        b.enter()
+        y = b.chain(x, 5)
+        skip = b.chain(x, 2) if i % 4 == 0 else x
+        x = b.node(y, skip)
+        x = b.node(x)
+        b.group = stage
+    b.group = -1
+    b.chain(x, 4)
+    n, edges = b.done()
+    return n, edges, b.groups()
+
+
+def range_groups(n: int, seed: int = 0, depth: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Nested groups over runs of consecutive node indices (how name scopes fall in a
+    topologically numbered graph), some nodes left directly in the parent."""
+    rng = np.random.default_rng(seed)
+    group_of = np.full(n, -1, dtype=np.int64)
+    parent: list[int] = []
+
+    def split(lo: int, hi: int, outer: int, level: int) -> None:
+        if level == depth or hi - lo < 4:
+            return
+        cuts = np.sort(rng.choice(np.arange(lo + 1, hi), size=min(3, hi - lo - 1), replace=False))
+        for a, z in zip([lo, *cuts.tolist()], [*cuts.tolist(), hi], strict=True):
+            if rng.random() < 0.7:
+                parent.append(outer)
+                g = len(parent) - 1
+                group_of[a:z] = g
+                split(a, z, g, level + 1)
+
+    split(0, n, -1, 0)
+    return group_of, np.array(parent, dtype=np.int64)
