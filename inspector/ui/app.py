@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Signal
 from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -15,19 +16,31 @@ ORG = "ModelInspector"
 APP = "Model Inspector"
 
 
-class InspectorApplication(QApplication):
-    """QApplication that turns macOS Finder double-clicks (QFileOpenEvent) into a signal."""
+class FileOpenFilter(QObject):
+    """Turns QFileOpenEvent (macOS Finder double-clicks, dropping on the Dock icon) into a signal.
+
+    An event filter rather than a QApplication subclass, so that it works on whichever
+    application object exists (a test's, an embedding app's).
+    """
 
     file_open_requested = Signal(str)
 
-    def event(self, e: QEvent) -> bool:  # noqa: N802 - Qt API
-        """Catch QFileOpenEvent; everything else as usual."""
+    def eventFilter(self, watched: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Catch QFileOpenEvent; everything else passes through."""
         if e.type() == QEvent.Type.FileOpen and isinstance(e, QFileOpenEvent):
             path = e.file() or e.url().toLocalFile()
             if path:
                 self.file_open_requested.emit(path)
                 return True
-        return super().event(e)
+        return False
+
+
+def install_file_open_handler(app: QApplication, open_file: Callable[[str], object]) -> FileOpenFilter:
+    """Call `open_file(path)` for every QFileOpenEvent the app receives; returns the filter."""
+    handler = FileOpenFilter(app)
+    handler.file_open_requested.connect(open_file)
+    app.installEventFilter(handler)
+    return handler
 
 
 def _parse(extra: list[str]) -> argparse.Namespace:
@@ -44,10 +57,10 @@ def _parse(extra: list[str]) -> argparse.Namespace:
     return ns
 
 
-def _app() -> InspectorApplication:
+def _app() -> QApplication:
     app = QApplication.instance()
     if app is None:
-        app = InspectorApplication(sys.argv[:1])
+        app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     app.setDesktopFileName("model-inspector")
@@ -86,13 +99,13 @@ def run_app(files: list[str], extra: list[str]) -> int:
     from inspector.ui.main_window import MainWindow
 
     window = MainWindow(QSettings())
-    window.set_theme(ns.theme or str(window.settings.value("theme", "system")))
+    if ns.theme:
+        window.set_theme(ns.theme)
     server = InstanceServer(parent=window)
     if not ns.new_instance:
         server.listen()
     server.files_received.connect(window.open_paths)
-    if isinstance(app, InspectorApplication):
-        app.file_open_requested.connect(lambda p: window.open_paths([p]))
+    install_file_open_handler(app, lambda p: window.open_paths([p]))
     window.show()
     if files:
         window.open_paths(files)

@@ -10,10 +10,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
+    QScrollArea,
     QTabBar,
     QTabWidget,
     QToolButton,
@@ -27,7 +29,7 @@ from inspector.ui.inspect_dock import InspectDock
 from inspector.ui.model_tab import ModelTab
 from inspector.ui.open_files import expand_paths, file_dialog_filter
 from inspector.ui.sidebar import PropertiesPanel
-from inspector.ui.theme import apply_theme
+from inspector.ui.theme import apply_theme, resolve_theme
 
 MAX_RECENT = 9
 #: Progress shows only for work that lasts longer than this (a third of a second).
@@ -63,7 +65,13 @@ class MainWindow(QMainWindow):
         self.inspect = InspectDock(self)
         self.properties_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
         self.find_dock = self._dock("Find", self.find_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.inspect_dock = self._dock("Inspect", self.inspect, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The Inspect panels' tool row is ~1060 px wide at minimum: without a scroll area it
+        # would stop the window from being narrower than that (a 1024 px laptop, a tiled half).
+        inspect_scroll = QScrollArea(self)
+        inspect_scroll.setWidget(self.inspect)
+        inspect_scroll.setWidgetResizable(True)
+        inspect_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.inspect_dock = self._dock("Inspect", inspect_scroll, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.find_dock.hide()
         self.properties.node_requested.connect(self._select_node_name)
         self.properties.value_requested.connect(self.properties.show_value)
@@ -90,6 +98,10 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._restore_settings()
+        self.theme = "system"
+        saved_theme = str(self.settings.value("theme", "system"))
+        if saved_theme in ("light", "dark"):
+            self.set_theme(saved_theme)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     # --- building ----------------------------------------------------------------------------
@@ -182,8 +194,10 @@ class MainWindow(QMainWindow):
                 opened.append(existing)
                 continue
             tab = ModelTab(path, self)
+            tab.view.set_palette(resolve_theme(self.theme))
             tab.loaded.connect(lambda _m, t=tab: self._on_loaded(t))
             tab.load_failed.connect(lambda msg, det, t=tab: self._on_load_failed(t, msg, det))
+            tab.load_job.cancelled.connect(lambda t=tab: self._on_load_cancelled(t))
             tab.job_failed.connect(lambda msg, det: dialogs.show_error(self, msg, det))
             tab.progressed.connect(lambda f, m, t=tab: self._on_progress(t, f, m))
             tab.busy_changed.connect(lambda _b, t=tab: self._on_busy(t))
@@ -225,7 +239,10 @@ class MainWindow(QMainWindow):
         w = self.tabs.widget(index)
         if isinstance(w, ModelTab):
             w.cancel()
-            self.tabs.removeTab(index)
+            # Cancelling a load may already have closed the tab (see _on_load_cancelled).
+            index = self.tabs.indexOf(w)
+            if index >= 0:
+                self.tabs.removeTab(index)
             w.deleteLater()
 
     def _on_loaded(self, tab: ModelTab) -> None:
@@ -242,6 +259,15 @@ class MainWindow(QMainWindow):
             tab.deleteLater()
         self._forget_recent(tab.path)
         dialogs.show_error(self, message, details)
+
+    def _on_load_cancelled(self, tab: ModelTab) -> None:
+        # A tab whose load was cancelled has nothing to show: close it, quietly.
+        if tab.model is None:
+            index = self.tabs.indexOf(tab)
+            if index >= 0:
+                self.tabs.removeTab(index)
+                tab.deleteLater()
+            self.statusBar().showMessage(f"Cancelled opening {tab.title()}", 5000)
 
     # --- current tab -------------------------------------------------------------------------
 
@@ -395,16 +421,26 @@ class MainWindow(QMainWindow):
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
+        # Shortcuts of actions that live only in a closed submenu never fire: the actions are
+        # also added to the window, and the old ones removed from it.
+        for act in getattr(self, "_recent_actions", []):
+            self.removeAction(act)
         self.recent_menu.clear()
+        self._recent_actions: list[QAction] = []
         for i, path in enumerate(self.recent_files()):
             act = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
             act.setToolTip(path)
             act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             act.triggered.connect(lambda _c=False, p=path: self.open_paths([p]))
+            self.addAction(act)
+            self._recent_actions.append(act)
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
     def set_theme(self, name: str) -> None:
         """Switch between the system, light and dark themes (kept between runs)."""
+        if name not in ("system", "light", "dark"):
+            raise ValueError(f"theme must be system, light or dark, not {name!r}")
+        self.theme = name
         self.settings.setValue("theme", name)
         palette = apply_theme(QApplication.instance(), name)
         for t in self.model_tabs():

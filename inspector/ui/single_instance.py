@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 CONNECT_TIMEOUT_MS = 500
+#: Names a separate "instance family" (tests, a second installed version) so that its
+#: launches talk to each other and never to the user's running window.
+INSTANCE_ENV = "MODEL_INSPECTOR_INSTANCE"
 
 
 def server_name(suffix: str = "") -> str:
-    """The per-user socket name (tests pass a suffix to stay apart from a real instance)."""
+    """The per-user socket name; `suffix` or $MODEL_INSPECTOR_INSTANCE keeps families apart."""
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name: still one socket per machine
         user = "user"
-    return f"model-inspector-{user}{suffix}"
+    family = os.environ.get(INSTANCE_ENV, "")
+    # Socket names become file names in /tmp on Unix: keep them to safe characters.
+    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{family}{suffix}")
+    return f"model-inspector-{user}" + (f"-{tag}" if tag else "")
 
 
 def send_to_running(paths: list[str], name: str | None = None) -> bool:
