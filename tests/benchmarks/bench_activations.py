@@ -1,8 +1,12 @@
 """Every-node capture vs a plain onnxruntime run: time and resident memory.
 
 Run: python tests/benchmarks/bench_activations.py [--runs N] [--models mobilenetv2,resnet50]
+     [--threads 1] [--rss]
 Models are keras.applications (weights=None) converted once with tf2onnx and cached in
-/tmp/model-inspector-bench. Each configuration runs in its own process so peak RSS is its own.
+/tmp/model-inspector-bench. All configurations live in one process and are run round-robin,
+one run each per round, so machine load (shared cores) hits them alike; the table gives
+medians and the ratio to the plain run. `--rss` then runs each configuration alone in a child
+process for its own peak resident memory.
 Budget (DESIGN.md): capture at most 1.5x the plain run's time.
 """
 
@@ -11,20 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH_DIR = Path("/tmp/model-inspector-bench")
-MODELS = {"mobilenetv2": (224, 224, 3), "resnet50": (224, 224, 3)}
-# (config, the plain config its ratio is taken against)
+MODELS = {"mobilenetv2": (224, 224, 3), "resnet50": (224, 224, 3), "densenet121": (224, 224, 3)}
 CONFIGS = (
-    ("plain", "plain"), ("plain-nospin", "plain-nospin"), ("probe", "plain-nospin"),
-    ("probe-basic-opt", "plain-nospin"), ("probe-ortvalues", "plain-nospin"),
-    ("plain-t1", "plain-t1"), ("probe-t1", "plain-t1"),
+    "plain", "probe-old", "probe-blocked", "probe-blocked+read-all", "probe-blocked-iobind",
+    "probe-old-noarena", "probe-old-extended", "probe-old-parallel-mode",
 )
 
 
@@ -39,7 +41,10 @@ def build(name: str) -> Path:
     import tensorflow as tf
     import tf2onnx
 
-    ctor = {"mobilenetv2": keras.applications.MobileNetV2, "resnet50": keras.applications.ResNet50}
+    ctor = {
+        "mobilenetv2": keras.applications.MobileNetV2, "resnet50": keras.applications.ResNet50,
+        "densenet121": keras.applications.DenseNet121,
+    }
     model = ctor[name](weights=None, input_shape=MODELS[name])
     wrapped = keras.Model(model.inputs, model.outputs)  # tf2onnx needs a Functional (NOTES.md)
     spec = [tf.TensorSpec((1, *MODELS[name]), tf.float32, name="image")]
@@ -47,100 +52,128 @@ def build(name: str) -> Path:
     return path
 
 
-def _peak_rss_kb() -> int:
-    """VmHWM: unlike ru_maxrss it is not inherited across exec from the parent (which may
-    have held TensorFlow while converting)."""
+def _peak_rss_mb() -> float:
+    """VmHWM of this process (not inherited from a parent that held TensorFlow)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def child(path: str, config: str, runs: int) -> None:
-    """Time `runs` runs of one configuration; print one JSON line."""
+def make_runner(path: str, config: str, threads: int) -> tuple[Callable[[], int], str]:
+    """A zero-argument run for one configuration and a note on how it was built."""
     import numpy as np
+    import onnx
     import onnxruntime as ort
 
+    from inspector.runtime.onnx_probe import ProbeSession, expose_all_values
+
     x = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
-    t0 = time.perf_counter()
-    if config.startswith("plain"):
-        opts = ort.SessionOptions()
-        if config != "plain":  # the probe's settings, without the probe
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if config.endswith("-t1"):
-            opts.intra_op_num_threads = 1
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+    def opts() -> ort.SessionOptions:
+        o = ort.SessionOptions()
+        o.intra_op_num_threads = threads
+        o.inter_op_num_threads = 1
+        o.log_severity_level = 3
+        o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return o
+
+    if config == "plain":
+        sess = ort.InferenceSession(path, opts(), providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
-
-        def run() -> int:
-            return len(sess.run(None, {name: x}))
-    else:
-        from inspector.runtime.onnx_probe import ProbeSession
-
-        probe = ProbeSession(path, threads=1 if config.endswith("-t1") else None)
-        if config == "probe-basic-opt":
-            # Rebuild with basic optimisation only: fusions are blocked by the outputs anyway.
-            opts = ort.SessionOptions()
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-            import onnx
-
-            from inspector.runtime.onnx_probe import expose_all_values
-
-            proto, _ = expose_all_values(onnx.load(path))
-            probe._session = ort.InferenceSession(  # noqa: SLF001
-                proto.SerializeToString(), opts, providers=["CPUExecutionProvider"]
-            )
+        return (lambda: len(sess.run(None, {name: x}))), ""
+    if config.startswith("probe-blocked"):
+        probe = ProbeSession(path, threads=threads)
         name = probe.input_names[0]
-        if config == "probe-ortvalues":
-            # Outputs stay in onnxruntime's buffers: no copy into numpy arrays.
+        if config == "probe-blocked+read-all":  # every value turned into NCHW numpy arrays
+            return (lambda: len(probe.run({name: x}).materialize())), probe.layout
+        if config == "probe-blocked-iobind":  # outputs written into buffers kept between runs
             sess = probe._session  # noqa: SLF001
-            fetch = probe._fetch  # noqa: SLF001
-            xv = ort.OrtValue.ortvalue_from_numpy(x)
+            first = sess.run(None, {name: x})
+            bufs = [np.empty_like(a) for a in first]
+            io = sess.io_binding()
+            io.bind_cpu_input(name, x)
+            for out, buf in zip(sess.get_outputs(), bufs, strict=True):
+                io.bind_output(out.name, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
+            return (lambda: sess.run_with_iobinding(io) or len(bufs)), probe.layout
+        return (lambda: len(probe.run({name: x}))), probe.layout
+    if config == "probe-old":
+        probe = ProbeSession(path, threads=threads, blocked=False)
+        name = probe.input_names[0]
+        return (lambda: len(probe.run({name: x}))), probe.layout
+    # Variants of the old probe built by hand: every value a graph output, NCHW.
+    proto, _ = expose_all_values(onnx.load(path))
+    o = opts()
+    if config == "probe-old-noarena":
+        o.enable_cpu_mem_arena = False
+    elif config == "probe-old-extended":  # no NCHWc layout transformer
+        o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    elif config == "probe-old-parallel-mode":
+        o.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+        o.inter_op_num_threads = threads
+    sess = ort.InferenceSession(proto.SerializeToString(), o, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return (lambda: len(sess.run(None, {name: x}))), ""
 
-            def run() -> int:
-                return len(sess.run_with_ort_values(fetch, {name: xv}))
-        else:
 
-            def run() -> int:
-                return len(probe.run({name: x}))
-    setup = time.perf_counter() - t0
-    n_out = run()  # warm-up
-    times = []
+def interleaved(path: str, configs: list[str], runs: int, threads: int) -> dict[str, dict]:
+    """Build every configuration, then time them round-robin."""
+    runners, notes, times = {}, {}, {}
+    for c in configs:
+        t0 = time.perf_counter()
+        runners[c], notes[c] = make_runner(path, c, threads)
+        n_out = runners[c]()  # warm-up
+        times[c] = []
+        notes[c] = (notes[c], time.perf_counter() - t0, n_out)
     for _ in range(runs):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    rss = _peak_rss_kb()
-    print(json.dumps({
-        "config": config, "setup_s": setup, "median_ms": 1000 * statistics.median(times),
-        "min_ms": 1000 * min(times), "outputs": n_out, "peak_rss_mb": rss / 1024,
-    }))
+        for c in configs:
+            t = time.perf_counter()
+            runners[c]()
+            times[c].append(time.perf_counter() - t)
+    return {c: {"median_ms": 1000 * statistics.median(v), "max_ms": 1000 * max(v),
+                "min_ms": 1000 * min(v), "layout": notes[c][0], "setup_s": notes[c][1],
+                "outputs": notes[c][2]} for c, v in times.items()}
+
+
+def child_rss(path: str, config: str, runs: int, threads: int) -> None:
+    """One configuration alone: print its median and peak RSS as JSON."""
+    r = interleaved(path, [config], runs, threads)[config]
+    r["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(r))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--models", default="mobilenetv2,resnet50")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--rss", action="store_true", help="also peak RSS, one child per config")
     ap.add_argument("--child", nargs=2, metavar=("PATH", "CONFIG"))
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], args.runs)
+        child_rss(args.child[0], args.child[1], args.runs, args.threads)
         return
-    print(f"{'model':<12} {'config':<16} {'outputs':>7} {'setup s':>8} {'median ms':>10} "
-          f"{'min ms':>8} {'ratio':>6} {'peak RSS MB':>12}")
+    configs = args.configs.split(",")
+    print(f"threads={args.threads} runs={args.runs} load={os.getloadavg()[0]:.1f}")
+    print(f"{'model':<12} {'config':<24} {'layout':<8} {'outputs':>7} {'setup s':>8} "
+          f"{'median ms':>10} {'min ms':>8} {'max ms':>8} {'ratio':>6}")
     for name in args.models.split(","):
-        path = build(name)
-        base: dict[str, float] = {}
-        for config, ref in CONFIGS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--runs", str(args.runs), "--child", str(path), config],
-                capture_output=True, text=True, check=True,
-            ).stdout.strip().splitlines()[-1]
-            r = json.loads(out)
-            base[config] = r["median_ms"]
-            print(f"{name:<12} {config:<16} {r['outputs']:>7} {r['setup_s']:>8.2f} "
-                  f"{r['median_ms']:>10.1f} {r['min_ms']:>8.1f} {r['median_ms'] / base[ref]:>6.2f} "
-                  f"{r['peak_rss_mb']:>12.0f}", flush=True)
+        path = str(build(name))
+        res = interleaved(path, configs, args.runs, args.threads)
+        base = res["plain"]["median_ms"] if "plain" in res else float("nan")
+        for c, r in res.items():
+            print(f"{name:<12} {c:<24} {r['layout']:<8} {r['outputs']:>7} {r['setup_s']:>8.2f} "
+                  f"{r['median_ms']:>10.1f} {r['min_ms']:>8.1f} {r['max_ms']:>8.1f} "
+                  f"{r['median_ms'] / base:>6.2f}", flush=True)
+        if args.rss:
+            for c in configs:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--runs", "5", "--threads", str(args.threads),
+                     "--child", path, c], capture_output=True, text=True, check=True,
+                ).stdout.strip().splitlines()[-1]
+                print(f"{name:<12} {c:<24} peak RSS {json.loads(out)['peak_rss_mb']:>8.0f} MB",
+                      flush=True)
 
 
 if __name__ == "__main__":
