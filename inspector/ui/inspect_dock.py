@@ -7,7 +7,6 @@ gradients, and asks the tab (through the window) to run or backpropagate.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,12 @@ from inspector.ui.panels import (
     OutputPanel,
     WeightPanel,
     activation_kind,
+    find_labels,
     load_labels,
 )
+from inspector.ui.panels.gradients import GradientsPanel
+from inspector.ui.panels.outputs import feature_names
+from inspector.ui.panels.training import TrainingPanel
 from inspector.ui.walkthrough import WalkthroughPanel
 
 _DATA_FILES = "Inputs (*.npy *.npz *.png *.jpg *.jpeg *.bmp *.gif *.csv);;All files (*)"
@@ -86,6 +89,8 @@ class InspectDock(QWidget):
         self.function_panel = ActivationFunctionPanel(self)
         self.output_panel = OutputPanel(self)
         self.neuron_view = NeuronView(self)
+        self.gradients_panel = GradientsPanel(self)
+        self.training_panel = TrainingPanel(self)
         self.walkthrough = WalkthroughPanel(self)
         for w, name in (
             (self.input_editor, "Input"),
@@ -94,6 +99,8 @@ class InspectDock(QWidget):
             (self.function_panel, "Activation function"),
             (self.output_panel, "Output"),
             (self.neuron_view, "Neurons"),
+            (self.gradients_panel, "Gradients"),
+            (self.training_panel, "Training"),
             (self.walkthrough, "Walkthrough"),
         ):
             self.views.addTab(w, name)
@@ -109,6 +116,7 @@ class InspectDock(QWidget):
         self.input_editor.inputs_edited.connect(self._inputs_edited)
         self.input_editor.input_requested.connect(lambda kind, path: self.request_input(kind, path))
         self.walkthrough.step_changed.connect(self._walk_to)
+        self.gradients_panel.node_clicked.connect(self._select)
         self.setEnabled(False)
 
     # --- the current tab ---------------------------------------------------------------------
@@ -118,10 +126,18 @@ class InspectDock(QWidget):
         self.tab = tab
         self.node = None
         self.setEnabled(tab is not None and tab.model is not None)
-        self.labels = _labels_from_metadata(tab.model.metadata) if tab is not None and tab.model else None
+        self.labels, self.labels_source = None, ""
+        self.features: list[str] | None = None
+        if tab is not None and tab.model is not None:
+            self.labels, self.labels_source = find_labels(tab.path, tab.model.metadata)
+            self.features = feature_names(tab.path)
         for panel in (self.activation_panel, self.weight_panel, self.function_panel,
-                      self.output_panel, self.neuron_view):
+                      self.output_panel, self.neuron_view, self.gradients_panel):
             panel.clear()
+        model = tab.model if tab is not None else None
+        self.training_panel.set_model(tab.path if model is not None else None,
+                                      model.format if model is not None else "",
+                                      list(model.graph.inputs) if model is not None else [])
         self.refresh()
 
     def set_palette(self, name: str) -> None:
@@ -184,10 +200,15 @@ class InspectDock(QWidget):
             graph = tab.model.graph
             self.input_editor.set_inputs([graph.value(n) for n in graph.inputs], tab.feeds)
         acts = tab.activations
-        if acts is not None:
-            self.status.setText(f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms")
+        parts = [f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms"] if acts else []
+        if tab.gradients is not None:
+            parts.append(f"loss {tab.gradients.loss:.4g}")
+        if parts:
+            self.status.setText("; ".join(parts))
         self._show_output()
         self._show_neurons()
+        self._show_gradients()
+        self.training_panel.set_current(tab.feeds, self.current_target())
         self.walkthrough.set_steps(tab.model, acts.values if acts else None,
                                    tab.gradients.values if tab.gradients else None, tab.graph)
         self._recolor()
@@ -223,6 +244,45 @@ class InspectDock(QWidget):
             self.function_panel.set_function(name, pre, acts[keys[0]], params)
         else:
             self.function_panel.clear()
+        if tab.gradients is not None:
+            gkeys = [k for k in (*keys, *node.outputs, node.name) if k in tab.gradients.values]
+            self.gradients_panel.show_node(node, gkeys[0] if gkeys else None,
+                                           "NHWC" if tab.model.format == "keras" else None)
+
+    def current_target(self) -> np.ndarray | None:
+        """The target for training on the current input: the spin box's class or value, or
+        with 'argmax' the class the model predicts now (for MSE: its current output)."""
+        tab = self.tab
+        value = self.target.value()
+        if value >= 0:
+            return np.array([value], dtype=np.float64)
+        if tab is None or tab.activations is None or not tab.activations.outputs:
+            return None
+        out = np.asarray(next(iter(tab.activations.outputs.values())), dtype=np.float64)
+        if self.loss.currentText() == "mse":
+            return out
+        row = out.reshape(out.shape[0] if out.ndim > 1 else 1, -1)
+        # One sigmoid unit: class 1 when p > 0.5; otherwise the largest score.
+        return (row[:, 0] > 0.5).astype(np.float64) if row.shape[1] == 1 else \
+            np.argmax(row, axis=1).astype(np.float64)
+
+    def _show_gradients(self) -> None:
+        tab = self.tab
+        if tab is None or tab.gradients is None:
+            self.gradients_panel.clear()
+            return
+        self.gradients_panel.set_result(tab.gradients, tab.graph or tab.model.graph)
+        inputs = tab.model.graph.inputs
+        if tab.feeds and inputs and inputs[0] in tab.feeds:
+            hint = "NHWC" if tab.model.format == "keras" else None
+            self.gradients_panel.set_saliency(inputs[0], np.asarray(tab.feeds[inputs[0]]), hint,
+                                              self.features)
+        if self.node is None:
+            self.gradients_panel.show_node(None, None)
+
+    def _select(self, name: str) -> None:
+        if self.tab is not None:
+            self.tab.view.select_node(name)
 
     def _show_output(self) -> None:
         tab = self.tab
@@ -262,15 +322,3 @@ class InspectDock(QWidget):
             if p is not None:
                 near.add(p.name)
         tab.view.highlight(near)
-
-
-def _labels_from_metadata(metadata: dict) -> list[str] | None:
-    raw = (metadata or {}).get("labels")
-    if not raw:
-        return None
-    try:
-        labels = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        labels = str(raw).split(",")
-    return [str(x) for x in labels] if isinstance(labels, list) else None
-

@@ -5,7 +5,7 @@ from inspector.ui.panels.activation_fn import ActivationFunctionPanel, activatio
 from inspector.ui.panels.activations import ActivationPanel
 from inspector.ui.panels.input_editor import InputEditor
 from inspector.ui.panels.neuron_view import NeuronView
-from inspector.ui.panels.outputs import OutputPanel, load_labels
+from inspector.ui.panels.outputs import OutputPanel, find_labels, load_labels
 from inspector.ui.panels.weights import WeightPanel
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "OutputPanel",
     "WeightPanel",
     "activation_kind",
+    "find_labels",
     "load_labels",
 ]

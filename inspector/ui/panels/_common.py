@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from inspector.runtime.stats import Summary, histogram
 
@@ -65,6 +66,48 @@ class HistogramPlot(pg.PlotWidget):
     def clear_data(self) -> None:
         """Empty the plot."""
         self.curve.clear()
+
+
+class PlotAndSide(QSplitter):
+    """The main plot with the histogram and statistics beside it in a wide, short panel
+    (the Inspect dock at the bottom of the window) and below it in a tall one.
+
+    A vertical split in a 250 px dock squashed a 4x8 heatmap into a 15 px strip.
+    """
+
+    #: Width/height ratio above which the side part moves to the right.
+    WIDE = 1.6
+
+    def __init__(self, main: QWidget, side: list[QWidget], parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.side = QSplitter(Qt.Orientation.Vertical, self)
+        for w in side:
+            self.side.addWidget(w)
+        self.addWidget(main)
+        self.addWidget(self.side)
+        self.setChildrenCollapsible(False)
+        self._arrange(Qt.Orientation.Horizontal)
+
+    def _arrange(self, orientation: Qt.Orientation) -> None:
+        self.setOrientation(orientation)
+        # The side splitter runs across the main one: stacked when beside, side by side below.
+        across = Qt.Orientation.Vertical if orientation == Qt.Orientation.Horizontal \
+            else Qt.Orientation.Horizontal
+        self.side.setOrientation(across)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 1)
+        total = self.width() if orientation == Qt.Orientation.Horizontal else self.height()
+        if total > 0:
+            self.setSizes([int(total * 0.7), total - int(total * 0.7)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Re-orient when the aspect crosses WIDE."""
+        super().resizeEvent(event)
+        size = event.size()
+        wanted = Qt.Orientation.Horizontal if size.width() > self.WIDE * size.height() \
+            else Qt.Orientation.Vertical
+        if wanted != self.orientation():
+            self._arrange(wanted)
 
 
 class Panel(QWidget):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from inspector.ir import Node, category_of
 from inspector.runtime.stats import (
@@ -22,6 +22,7 @@ from inspector.runtime.stats import (
 from inspector.ui.panels._common import (
     HistogramPlot,
     Panel,
+    PlotAndSide,
     grid_columns,
     stats_text,
     tile_maps,
@@ -79,18 +80,12 @@ class ActivationPanel(Panel):
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         self.colorbar.axis.setTextPen(pg.mkPen("#222"))
 
-        lower = QSplitter(self)
-        self.histogram = HistogramPlot(lower)
-        self.stats_label = QLabel("", lower)
+        self.histogram = HistogramPlot(self)
+        self.stats_label = QLabel("", self)
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lower.addWidget(self.histogram)
-        lower.addWidget(self.stats_label)
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(self.view)
-        splitter.addWidget(lower)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        self._layout.addWidget(splitter, 1)
+        self.stats_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.split = PlotAndSide(self.view, [self.histogram, self.stats_label], self)
+        self._layout.addWidget(self.split, 1)
         self._show(None)
 
     def set_activation(self, node: Node | None, name: str, array: np.ndarray,
@@ -163,7 +158,14 @@ class ActivationPanel(Panel):
         self.plot.setLabel("left", "activation")
         for ax in ("left", "bottom"):
             self.plot.getAxis(ax).setTicks(None)
+        if v.size <= 32:  # one labelled tick per unit: "unit 3" is then read off the axis
+            self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(v.size)]])
         self.plot.autoRange()
+        # Frame the units exactly: autoRange pads to -1 .. n + 0.5 for n bars.
+        lo = min(0.0, float(np.nanmin(values))) if values.size else 0.0
+        hi = max(0.0, float(np.nanmax(values))) if values.size else 1.0
+        self.plot.setXRange(-0.5, v.size - 0.5, padding=0.01)
+        self.plot.setYRange(lo, hi if hi > lo else lo + 1.0, padding=0.05)
 
     def _draw_image(self, img: np.ndarray, levels: tuple[float, float]) -> None:
         self.image.setImage(img, autoLevels=False)

@@ -51,3 +51,23 @@ def signed_rgb(values: np.ndarray, scale: float) -> np.ndarray:
     neutral = np.array(NEUTRAL_RGB, dtype=np.float64)
     target = np.where(v[:, None] >= 0, np.array(POSITIVE_RGB, float), np.array(NEGATIVE_RGB, float))
     return np.round(neutral + (target - neutral) * t).astype(np.uint8)
+
+
+def annotate_cells(plot: pg.PlotItem, img: np.ndarray, cmap: pg.ColorMap,
+                   levels: tuple[float, float], fmt: str = "{:.2f}") -> list[pg.TextItem]:
+    """Write every value of a small matrix in its cell (cell (i, j) centred on (j, i)),
+    black on light cells and white on dark ones; returns the text items added to `plot`."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    items = []
+    for (i, j), v in np.ndenumerate(img):
+        if not np.isfinite(v):
+            continue
+        r, g, b = cmap.map((float(v) - lo) / span, mode="byte")[:3]
+        # Rec. 601 luma: dark cells get white text so the number stays readable.
+        color = "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+        text = pg.TextItem(fmt.format(float(v)), color=color, anchor=(0.5, 0.5))
+        text.setPos(j, i)
+        plot.addItem(text)
+        items.append(text)
+    return items

@@ -58,8 +58,11 @@ class NeuronView(Panel):
         self._tips: list[list[str]] = []
         self.view = pg.GraphicsLayoutWidget(self)
         self.view.setBackground("w")
-        self.box = self.view.addViewBox(invertY=True, lockAspect=True)
+        # Aspect unlocked and units sized in pixels: the network fills the (wide, short) dock
+        # instead of sitting small in its middle.
+        self.box = self.view.addViewBox(invertY=True, lockAspect=False)
         self.box.setMenuEnabled(False)
+        self.box.sigResized.connect(self._resize_units)
         self._layout.addWidget(self.view, 1)
 
     # ------------------------------------------------------------------ public API
@@ -85,7 +88,7 @@ class NeuronView(Panel):
             self._signature = signature
         self._restyle()
         if rebuilt:
-            self.box.autoRange()  # only now do the items have data to frame
+            self._frame()  # only now do the items have data to frame
         names = [n for n, *_ in layers]
         self.set_subject(" -> ".join(names) if len(names) <= 6 else f"{len(names)} layers")
         big = [n for n, c in zip(names, collapsed, strict=True) if c]
@@ -117,6 +120,27 @@ class NeuronView(Panel):
         brushes = item.data["brush"]
         return np.array([b.color().getRgb()[:3] for b in brushes], dtype=np.uint8)
 
+    def unit_pixels(self) -> float:
+        """The diameter of a unit in pixels: the tallest layer fills the panel's height."""
+        shown = [n for n, c in zip(self._sizes, self._collapsed, strict=True) if not c] or [1]
+        height = self.box.height() if self.box.height() > 0 else 200.0
+        return float(np.clip(0.6 * height / (max(shown) + 2.5), 6.0, 30.0))
+
+    def _frame(self) -> None:
+        if not self._x:
+            return
+        shown = [n for n, c in zip(self._sizes, self._collapsed, strict=True) if not c] or [1]
+        half = max(max(shown) / 2, 3.2)
+        pad = 1.7 if any(self._collapsed) else 0.8  # summary boxes are 3 wide
+        self.box.setRange(xRange=(self._x[0] - pad, self._x[-1] + pad),
+                          yRange=(-half - 1.6, half + 0.4), padding=0.02)
+
+    def _resize_units(self) -> None:
+        size = self.unit_pixels()
+        for item in self._units:
+            if item is not None:
+                item.setSize(size)
+
     def clear(self) -> None:
         """Draw nothing."""
         super().clear()
@@ -130,9 +154,8 @@ class NeuronView(Panel):
         self.rebuilds += 1
         self.box.clear()
         self._units, self._boxes, self._edges = [], [], {}
-        shown = [n for n, c in zip(self._sizes, self._collapsed, strict=True) if not c] or [1]
-        gap = max(4.0, 0.35 * max(shown))  # wide enough that edge fans stay readable
-        self._x = [k * gap for k in range(len(self._layers))]
+        # With the aspect unlocked the gap only sets proportions: layers spread evenly.
+        self._x = [float(k) * 4.0 for k in range(len(self._layers))]
         for k, (name, w, _, _) in enumerate(self._layers):
             if w is not None and not self._collapsed[k] and not self._collapsed[k - 1]:
                 for sign in (0, 1):
@@ -161,7 +184,7 @@ class NeuronView(Panel):
                 self._units.append(None)
                 self._boxes.append((rect, text))
             else:
-                item = pg.ScatterPlotItem(pxMode=False, size=UNIT_SIZE, hoverable=True,
+                item = pg.ScatterPlotItem(pxMode=True, size=self.unit_pixels(), hoverable=True,
                                           tip=lambda x, y, data: data,
                                           pen=pg.mkPen("#444", width=1))
                 self.box.addItem(item)

@@ -38,6 +38,83 @@ def load_labels(path: str | Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def labels_from_metadata(metadata: dict | None) -> list[str] | None:
+    """Labels stored in the model (ONNX metadata_props "labels": a JSON list or commas)."""
+    raw = (metadata or {}).get("labels")
+    if not raw:
+        return None
+    try:
+        labels = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        labels = str(raw).split(",")
+    return [str(x).strip() for x in labels] if isinstance(labels, list) else None
+
+
+def manifest_entry(model_path: str | Path) -> dict:
+    """The entry for a model in a samples-style manifest.json beside it ({} if none)."""
+    p = Path(model_path)
+    manifest = p.parent / "manifest.json"
+    try:
+        if not manifest.is_file() or manifest.stat().st_size > 4_000_000:
+            return {}
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    for entry in files if isinstance(files, list) else []:
+        if isinstance(entry, dict) and entry.get("file") == p.name:
+            return entry
+    return {}
+
+
+def _manifest_labels(model_path: Path) -> list[str] | None:
+    labels = manifest_entry(model_path).get("labels")
+    return [str(x) for x in labels] if isinstance(labels, list) and labels else None
+
+
+def feature_names(model_path: str | Path | None) -> list[str] | None:
+    """Input feature names from the manifest beside the model (preprocessing.feature_names)."""
+    if not model_path:
+        return None
+    pre = manifest_entry(model_path).get("preprocessing")
+    names = pre.get("feature_names") if isinstance(pre, dict) else None
+    return [str(x) for x in names] if isinstance(names, list) and names else None
+
+
+def sidecar_label_files(model_path: str | Path) -> list[Path]:
+    """The label files looked for beside a model, most specific first."""
+    p = Path(model_path)
+    folder, stem = p.parent, p.stem
+    names = [folder / "labels" / f"{stem}.txt", folder / "labels" / f"{stem}.json",
+             folder / f"{stem}.labels.txt", folder / f"{stem}.labels.json",
+             folder / "labels.txt", folder / "labels.json"]
+    return names
+
+
+def find_labels(model_path: str | Path | None, metadata: dict | None = None
+                ) -> tuple[list[str] | None, str]:
+    """(labels, where they came from) for a model: its own metadata, then a manifest.json
+    beside it, then a labels file beside it (see `sidecar_label_files`); (None, "") if none."""
+    labels = labels_from_metadata(metadata)
+    if labels:
+        return labels, "model metadata"
+    if not model_path:
+        return None, ""
+    p = Path(model_path)
+    labels = _manifest_labels(p)
+    if labels:
+        return labels, "manifest.json"
+    for candidate in sidecar_label_files(p):
+        if candidate.is_file():
+            try:
+                labels = load_labels(candidate)
+            except InputError:
+                continue  # a broken sidecar is ignored: the indices still show
+            if labels:
+                return labels, str(candidate.relative_to(p.parent))
+    return None, ""
+
+
 def looks_like_probabilities(v: np.ndarray) -> bool:
     """Every value in [0, 1] (sigmoid outputs), or a row summing to 1 (softmax)."""
     return bool(v.size) and bool(np.all((v >= -1e-6) & (v <= 1 + 1e-6)))

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QWidget,
 )
 
@@ -25,9 +24,16 @@ from inspector.runtime.stats import (
     summarize,
     symmetric_levels,
 )
-from inspector.ui.panels._common import HistogramPlot, Panel, stats_text, tile_maps
-from inspector.ui.panels.colormaps import COLORMAP_NAMES, get_colormap, is_diverging
+from inspector.ui.panels._common import HistogramPlot, Panel, PlotAndSide, stats_text, tile_maps
+from inspector.ui.panels.colormaps import (
+    COLORMAP_NAMES,
+    annotate_cells,
+    get_colormap,
+    is_diverging,
+)
 
+#: Matrices up to this many rows and columns get their values written in the cells.
+MAX_ANNOTATED = 16
 #: Largest side of a heatmap as drawn; bigger matrices are block-averaged first.
 MAX_IMAGE_SIDE = 1024
 MAX_KERNEL_OUT = 64
@@ -116,20 +122,14 @@ class WeightPanel(Panel):
         for cb in (self.colorbar, self.grad_colorbar):
             cb.axis.setTextPen(pg.mkPen("#222"))
 
-        lower = QSplitter(self)
-        self.histogram = HistogramPlot(lower)
-        self.stats_label = QLabel("", lower)
-        self.stats_label.setTextInteractionFlags(self.stats_label.textInteractionFlags()
-                                                 | self.stats_label.textInteractionFlags().TextSelectableByMouse)
-        lower.addWidget(self.histogram)
-        lower.addWidget(self.stats_label)
-        splitter = QSplitter(self)
-        splitter.setOrientation(pg.QtCore.Qt.Orientation.Vertical)
-        splitter.addWidget(self.view)
-        splitter.addWidget(lower)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        self._layout.addWidget(splitter, 1)
+        self.histogram = HistogramPlot(self)
+        self.stats_label = QLabel("", self)
+        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stats_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.cell_texts: list[pg.TextItem] = []
+        self.grad_cell_texts: list[pg.TextItem] = []
+        self.split = PlotAndSide(self.view, [self.histogram, self.stats_label], self)
+        self._layout.addWidget(self.split, 1)
 
     # ------------------------------------------------------------------ public API
 
@@ -193,8 +193,11 @@ class WeightPanel(Panel):
             return
         self.grad_image.setImage(img, autoLevels=False)
         self._place_image(self.grad_plot, self.grad_image, g, img)
-        self.grad_colorbar.setLevels(symmetric_levels(img))
+        levels = symmetric_levels(img)
+        self.grad_colorbar.setLevels(levels)
+        self._annotate(self.grad_plot, self.grad_cell_texts, img, get_colormap("diverging"), levels)
         self._show_gradient(True)
+        self._fit(self.grad_plot, img)
 
     def export_npy(self, path: str) -> None:
         """Save the full current weight to `path` as .npy (OSError if it cannot be written)."""
@@ -301,6 +304,11 @@ class WeightPanel(Panel):
         self.plot.invertY(self.kind != "bars")
         self.plot.enableAutoRange()
         self.plot.autoRange()
+        if img is not None:
+            self._fit(self.plot, img)
+        elif self.kind == "bars":
+            n = values.size * factor
+            self.plot.setXRange(-0.5 * factor, n - 0.5 * factor, padding=0.02)
         self.set_notes(notes)
         extra = [f"sparsity {summary.zeros:.1%}"]
         weight = self.current_weight()
@@ -331,16 +339,59 @@ class WeightPanel(Panel):
             plot.setAspectLocked(False)
             left.setTicks(None)
             bottom.setTicks(None)
-            plot.setLabel("bottom", "dim 1 (columns)")
-            plot.setLabel("left", "dim 0 (rows)")
+            row_name, col_name = self._axis_names()
+            plot.setLabel("bottom", col_name)
+            plot.setLabel("left", row_name)
+
+    def _axis_names(self) -> tuple[str, str]:
+        """What rows and columns of a 2-D weight are, where the op says it."""
+        node, weight = self._node, self.current_weight()
+        if node is None or weight is None or self._array is None or self._array.ndim != 2:
+            return "row", "column"
+        op = node.op_type
+        if op == "Gemm" and node.attr("transB", 0) and weight is node.weights[0]:
+            return "unit (output)", "input"
+        if (op in ("Dense", "MatMul", "Gemm") and weight is node.weights[0]) or weight.name == "kernel":
+            return "input", "unit (output)"
+        return "row", "column"
 
     def _apply_levels(self) -> None:
         if self.image.image is None:
+            self._annotate(self.plot, self.cell_texts, None, None, (0.0, 1.0))
             return
         name = self.cmap_box.currentText()
         levels = symmetric_levels(self.image.image) if is_diverging(name) else \
             finite_levels(self.image.image)
         self.colorbar.setLevels(levels)
+        self._annotate(self.plot, self.cell_texts, self.image.image, get_colormap(name), levels)
+
+    def _annotate(self, plot: pg.PlotItem, texts: list[pg.TextItem], img: np.ndarray | None,
+                  cmap: pg.ColorMap | None, levels: tuple[float, float]) -> None:
+        """Write each value in its cell for small matrices, as the tutorials' imshow does."""
+        for t in texts:
+            plot.removeItem(t)
+        texts.clear()
+        if img is None or cmap is None or self.kind != "matrix" or self.block != 1 \
+                or max(img.shape) > MAX_ANNOTATED:
+            return
+        texts.extend(annotate_cells(plot, img, cmap, levels))
+
+    def cell_annotations(self, gradient: bool = False) -> dict[tuple[int, int], str]:
+        """{(row, column): text} of the values written in the heatmap's cells."""
+        out = {}
+        for t in self.grad_cell_texts if gradient else self.cell_texts:
+            pos = t.pos()
+            out[(int(round(pos.y())), int(round(pos.x())))] = t.toPlainText()
+        return out
+
+    def _fit(self, plot: pg.PlotItem, img: np.ndarray) -> None:
+        """Frame exactly the image (autoRange pads it and lets the colour bar widen it)."""
+        if self.kind == "matrix":
+            rows, cols = img.shape[0] * self.block, img.shape[1] * self.block
+            plot.setRange(xRange=(-0.5, cols - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
+            small = max(rows, cols) <= MAX_ANNOTATED
+            for axis, n in (("bottom", cols), ("left", rows)):
+                plot.getAxis(axis).setTicks([[(i, str(i)) for i in range(n)]] if small else None)
 
     def _show_gradient(self, on: bool) -> None:
         self.grad_plot.setVisible(on)
@@ -350,6 +401,7 @@ class WeightPanel(Panel):
         self._array = None
         self.kind = "none"
         self.image.clear()
+        self._annotate(self.plot, self.cell_texts, None, None, (0.0, 1.0))
         self.bars.setOpts(x=[], height=[])
         self.histogram.clear_data()
         self._show_gradient(False)
