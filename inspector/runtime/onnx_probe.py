@@ -29,6 +29,8 @@ from inspector.runtime.onnx_blocked import (
 
 # The fast path writes onnxruntime's optimised copy of the probe to a temporary file.
 _FAST_PATH_MAX_BYTES = 1 << 30
+_INLINE_MAX_BYTES = 1 << 16
+_SHAPE_TYPES = frozenset({TensorProto.INT64, TensorProto.INT32})
 
 # Element types onnxruntime returns as plain numpy arrays; the rest (bfloat16, float8, 4-bit,
 # complex) make `InferenceSession.run` fail with "No corresponding Numpy type".
@@ -143,6 +145,7 @@ class ProbeSession:
             raise RunError(f"{path}: no such file") from None
         except Exception as e:  # noqa: BLE001 - a corrupt protobuf must not be a traceback
             raise RunError(f"{path.name}: not a readable ONNX model ({type(e).__name__})") from None
+        _inline_small_external(proto, path.resolve().parent)
         # expose=False runs the file as is (a Keras probe already outputs every layer).
         probe, skipped = expose_all_values(proto) if expose else (proto, [])
         self.skipped: dict[str, str] = dict(s.split(": ", 1) for s in skipped)
@@ -284,6 +287,34 @@ class ProbeSession:
         raw.update((n, np.asarray(feeds[n])) for n in self.input_names)
         task.report(1.0, "done")
         return CapturedValues(self.value_names, raw, self._blocked, self._padded)
+
+
+def _inline_small_external(proto: onnx.ModelProto, folder: Path) -> None:
+    """Read small integer tensors kept in external files (pads, shapes, axes) into the proto.
+
+    onnxruntime's shape inference needs their values and, given the model as bytes, cannot
+    read external files for them ("Cannot parse data from external tensors"). Only files
+    inside the model's folder are read; large weights stay on disk.
+    """
+    from onnx.external_data_helper import load_external_data_for_tensor
+
+    root = folder.resolve()
+    for init in proto.graph.initializer:
+        if init.data_location != TensorProto.EXTERNAL or init.data_type not in _SHAPE_TYPES:
+            continue
+        info = {e.key: e.value for e in init.external_data}
+        target = (root / info.get("location", "")).resolve()
+        try:
+            small = 0 <= int(info.get("length", "-1")) <= _INLINE_MAX_BYTES
+        except ValueError:
+            small = False
+        if small and target.is_relative_to(root) and target.is_file():
+            try:
+                load_external_data_for_tensor(init, str(root))
+            except Exception:  # noqa: BLE001 - left external; onnxruntime will say why
+                continue
+            init.data_location = TensorProto.DEFAULT
+            del init.external_data[:]
 
 
 def _serialize(probe: onnx.ModelProto, path: Path) -> bytes:
