@@ -61,6 +61,8 @@ class Step:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     text: str
+    #: The same text as separate lines (what, shapes, parameters, this input, backward).
+    lines: tuple[str, ...] = ()
 
 
 def _stats(a: np.ndarray) -> str:
@@ -68,6 +70,20 @@ def _stats(a: np.ndarray) -> str:
     if f.size == 0:
         return "empty"
     return f"min {f.min():.3g}, mean {f.mean():.3g}, max {f.max():.3g}"
+
+
+def _per_example(shape: tuple | None) -> str:
+    """A shape in words, batch dim left out: "4 values", "an 8x8x1 tensor", "a scalar"."""
+    if shape is None:
+        return "a value of unknown shape"
+    dims = list(shape)
+    if len(dims) >= 2 and (dims[0] is None or isinstance(dims[0], str) or dims[0] == 1):
+        dims = dims[1:]  # the batch dimension: unknown, symbolic or 1
+    if not dims:
+        return "a scalar"
+    if len(dims) == 1:
+        return f"{dims[0] if dims[0] is not None else '?'} values"
+    return f"a {format_shape(tuple(dims))} tensor"
 
 
 def _fused_activation(node: Node) -> str | None:
@@ -106,14 +122,28 @@ def explain_node(
     graph: Graph | None = None,
 ) -> str:
     """A few sentences on what `node` does, with this input's shapes and numbers."""
+    return " ".join(explain_lines(model, node, activations, gradients, graph))
+
+
+def explain_lines(
+    model: Model,
+    node: Node,
+    activations: Mapping[str, np.ndarray] | None = None,
+    gradients: Mapping[str, np.ndarray] | None = None,
+    graph: Graph | None = None,
+) -> list[str]:
+    """`explain_node` as separate sentences: what, shapes, parameters, numbers, backward."""
     graph = graph or model.graph
     acts = activations or {}
     what = _WHAT.get(node.op_type, f"applies the {node.op_type} operation")
-    lines = [f"{node.name} ({node.op_type}) {what}."]
-    shapes_in = [format_shape(graph.value(v).shape) for v in node.inputs]
-    shapes_out = [format_shape(graph.value(v).shape) for v in node.outputs]
+    fused = _fused_activation(node) if node.op_type not in ("Activation",) else None
+    then = f", then applies {fused}" if fused and node.weights else ""
+    lines = [f"{node.name} ({node.op_type}) {what}{then}."]
+    shapes_in = [_per_example(graph.value(v).shape) for v in node.inputs]
+    shapes_out = [_per_example(graph.value(v).shape) for v in node.outputs]
     if shapes_in or shapes_out:
-        lines.append(f"It takes {', '.join(shapes_in) or 'no data input'} and gives {', '.join(shapes_out)}.")
+        lines.append(f"Per example it takes {' and '.join(shapes_in) or 'no data input'} and "
+                     f"gives {' and '.join(shapes_out) or 'nothing'}.")
     if node.weights:
         ws = ", ".join(f"{w.name} {format_shape(w.tensor.shape)}" for w in node.weights)
         lines.append(f"Its {node.parameter_count:,} learned parameters: {ws}.")
@@ -133,8 +163,12 @@ def explain_node(
         )
         if g is not None:
             norm = float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
-            lines.append(f"Backward: the loss's gradient at its output has norm {norm:.3g}.")
-    return " ".join(lines)
+            if norm == 0:
+                lines.append("Backward: no error reaches its output for this input (the "
+                             "gradient there is 0), so its weights would not change.")
+            else:
+                lines.append(f"Backward: the loss's gradient at its output has norm {norm:.3g}.")
+    return lines
 
 
 def _activation_sentence(kind: str, pre: np.ndarray | None, out: np.ndarray) -> str:
@@ -166,6 +200,7 @@ def walkthrough_steps(
     for node in graph.nodes:
         if node.category == "constant" and not any(graph.consumers(o) for o in node.outputs):
             continue
-        text = explain_node(model, node, activations, gradients, graph)
-        steps.append(Step(len(steps), node, node.inputs, node.outputs, text))
+        lines = explain_lines(model, node, activations, gradients, graph)
+        steps.append(Step(len(steps), node, node.inputs, node.outputs, " ".join(lines),
+                          tuple(lines)))
     return steps

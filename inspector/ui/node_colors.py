@@ -39,7 +39,11 @@ def node_colors(
     names = list(stats)
     vals = np.array([stats[n] for n in names], dtype=np.float64)
     log = "share" not in statistic and np.all(vals >= 0)
-    shown = np.log10(vals + 1e-12) if log else vals
+    positive = vals[vals > 0]
+    # Exact zeros (a dead ReLU passes no gradient) sit one decade under the smallest
+    # non-zero value, not at 1e-12, which would squash every real value into one colour.
+    floor = float(positive.min()) / 10 if positive.size else 1.0
+    shown = np.log10(np.maximum(vals, floor)) if log else vals
     lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
     span = hi - lo if hi > lo else 1.0
     rgb = viridis((shown - lo) / span).round().astype(int)
@@ -50,5 +54,7 @@ def node_colors(
         label = f"{10 ** v:.3g}" if log else f"{v:.3g}"
         c = viridis(np.array(t)).round().astype(int)
         legend.append((label, (int(c[0]), int(c[1]), int(c[2]))))
+    if log and positive.size < vals.size:
+        legend[0] = ("0", legend[0][1])
     legend[0] = (f"{statistic}: {legend[0][0]}", legend[0][1])
     return colors, legend

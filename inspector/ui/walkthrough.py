@@ -7,6 +7,7 @@ PageUp previous, Home/End first/last, B toggles backward order.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -97,7 +98,13 @@ class WalkthroughPanel(QWidget):
             )
             return
         self.position.setText(f"step {self.index + 1} of {n}")
-        self.text.setHtml(f"<h3>{step.node.name}</h3><p>{step.text}</p>")
+        lines = step.lines or (step.text,)
+        body = "".join(
+            f"<p style='color:#7a2a00'>{html.escape(t)}</p>" if t.startswith("Backward")
+            else f"<p>{html.escape(t)}</p>" for t in lines)
+        self.text.setHtml(f"<h3>{html.escape(step.node.name)} "
+                          f"<span style='color:#666'>({html.escape(step.node.op_type)})</span>"
+                          f"</h3>{body}")
         if emit:
             self.step_changed.emit(step)
 

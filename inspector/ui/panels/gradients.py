@@ -30,6 +30,17 @@ class GradientValuePanel(ActivationPanel):
 
     TITLE = "d loss / d output"
 
+    def set_activation(self, node: Node | None, name: str, array: np.ndarray,
+                       layout: str | None = None) -> None:
+        """Draw the gradient `array` at `node`'s output `name`."""
+        super().set_activation(node, name, array, layout)
+        if self.kind == "bars":
+            self.plot.setLabel("left", "gradient")
+
+    def _draw_stats(self, node: Node | None, a: np.ndarray) -> None:
+        # Dead/saturated counts describe activations, not gradients: leave the node out.
+        super()._draw_stats(None, a)
+
 
 def norms_in_order(graph: Graph, norms: Mapping[str, float]) -> list[tuple[str, float]]:
     """(node name, norm) for the nodes of `graph` that have a norm, in graph order."""
@@ -75,7 +86,7 @@ class GradientsPanel(Panel):
         self.norm_plot = make_plot(self, x_label="node (graph order; output on the right)",
                                    y_label="‖d loss / d output‖")
         item = self.norm_plot.getPlotItem()
-        item.setTitle("◀ the error flows backward from the output", color="#7a4a00", size="9pt")
+        item.setTitle("◀ error flows backward", color="#7a4a00", size="9pt")
         self.norm_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#d62728", pen=None)
         self.selected_bar = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#ff7f0e",
                                             pen=pg.mkPen("#222", width=1.5))
@@ -90,6 +101,7 @@ class GradientsPanel(Panel):
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 4)
         split.setStretchFactor(2, 3)
+        split.setSizes([420, 520, 360])
         self._layout.addWidget(split, 1)
         self.clear()
 

@@ -107,6 +107,8 @@ class SaliencyPanel(Panel):
             f"{top if kind == 'image' else top[0]}")
         if kind == "bars" and top is not None and feature_names and len(feature_names) == heat.size:
             where = f"most sensitive to {feature_names[top[0]]}"
+        if not heat.size or heat.max() <= 0:
+            where = "the loss does not change with the input here (every gradient is 0)"
         self.summary.setText(f"max |grad| {heat.max() if heat.size else 0:.3g}  {where}")
 
     def clear(self) -> None:

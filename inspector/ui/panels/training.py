@@ -59,6 +59,13 @@ def _as_matrix(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1) if a.ndim > 2 else a
 
 
+def _short_key(key: str) -> str:
+    layer, _, var = key.rpartition("/")
+    var = {"kernel": "W", "bias": "b", "recurrent_kernel": "U"}.get(var, var)
+    layer = layer if len(layer) <= 10 else layer[:9] + "…"
+    return f"{layer}/{var}" if layer else var
+
+
 class TrainingPanel(Panel):
     """Train a Keras model for a few steps and show the loss curve and what moved."""
 
@@ -311,9 +318,11 @@ class TrainingPanel(Panel):
             else self.activation_changes
         x = np.arange(len(items), dtype=np.float64)
         self.change_bars.setOpts(x=x, height=np.array([v for _, v in items]), width=0.8)
-        step = max(1, len(items) // 8)
+        # About 90 px per name so they never overlap; the full key is in the weight menu.
+        room = max(1, self.change_plot.width() // 90)
+        step = max(1, -(-len(items) // room))
         self.change_plot.getPlotItem().getAxis("bottom").setTicks(
-            [[(i, k) for i, (k, _) in enumerate(items) if i % step == 0]])
+            [[(i, _short_key(k)) for i, (k, _) in enumerate(items) if i % step == 0]])
         top = max((v for _, v in items), default=1.0) or 1.0
         self.change_plot.getPlotItem().setRange(xRange=(-0.5, max(len(items), 1) - 0.5),
                                                 yRange=(0, top), padding=0.04)

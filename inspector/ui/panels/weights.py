@@ -195,7 +195,8 @@ class WeightPanel(Panel):
         self._place_image(self.grad_plot, self.grad_image, g, img)
         levels = symmetric_levels(img)
         self.grad_colorbar.setLevels(levels)
-        self._annotate(self.grad_plot, self.grad_cell_texts, img, get_colormap("diverging"), levels)
+        self._annotate(self.grad_plot, self.grad_cell_texts, img, get_colormap("diverging"), levels,
+                       "{:.2g}")
         self._show_gradient(True)
         self._fit(self.grad_plot, img)
 
@@ -366,7 +367,8 @@ class WeightPanel(Panel):
         self._annotate(self.plot, self.cell_texts, self.image.image, get_colormap(name), levels)
 
     def _annotate(self, plot: pg.PlotItem, texts: list[pg.TextItem], img: np.ndarray | None,
-                  cmap: pg.ColorMap | None, levels: tuple[float, float]) -> None:
+                  cmap: pg.ColorMap | None, levels: tuple[float, float],
+                  fmt: str = "{:.2f}") -> None:
         """Write each value in its cell for small matrices, as the tutorials' imshow does."""
         for t in texts:
             plot.removeItem(t)
@@ -374,7 +376,7 @@ class WeightPanel(Panel):
         if img is None or cmap is None or self.kind != "matrix" or self.block != 1 \
                 or max(img.shape) > MAX_ANNOTATED:
             return
-        texts.extend(annotate_cells(plot, img, cmap, levels))
+        texts.extend(annotate_cells(plot, img, cmap, levels, fmt))
 
     def cell_annotations(self, gradient: bool = False) -> dict[tuple[int, int], str]:
         """{(row, column): text} of the values written in the heatmap's cells."""
