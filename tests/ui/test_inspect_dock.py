@@ -1,0 +1,37 @@
+"""The Inspect dock in the real window on the ONNX Iris sample: run, backpropagate, and the
+Gradients tab, the weight gradient and the graph colours follow the real result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.ui.conftest import SAMPLES_DIR
+
+
+def test_backprop_fills_the_gradients_tab(qtbot, main_window, open_model) -> None:
+    tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
+    dock = main_window.inspect
+    dock.request_input("file", str(SAMPLES_DIR / "digits_cnn_input.npy"))
+    qtbot.waitUntil(lambda: tab.activations is not None, timeout=60_000)
+    dock.request_backprop()
+    qtbot.waitUntil(lambda: tab.gradients is not None, timeout=60_000)
+    qtbot.wait(10)
+    result = tab.gradients
+    shown = dock.gradients_panel.norm_values()
+    assert [n for n, _ in shown] == [n.name for n in tab.model.graph.nodes if n.name in result.norms]
+    assert [v for _, v in shown] == pytest.approx([result.norms[n] for n, _ in shown])
+    name = tab.model.graph.inputs[0]
+    np.testing.assert_array_equal(dock.gradients_panel.saliency.heat,
+                                  np.abs(result.values[name])[0, :, :, 0])
+    node = next(n for n in tab.model.graph.nodes if n.op_type == "MatMul" and n.weights)
+    tab.view.select_node(node.name)
+    qtbot.wait(10)
+    g = result.values[f"{node.name}/{node.weights[0].name}"]
+    np.testing.assert_array_equal(dock.weight_panel.grad_image.image, g.astype(np.float32))
+    dock.color_by.setCurrentText("gradient norm")
+    assert dock.color_by.currentText() == "gradient norm"
+    assert dock.training_panel.train_button.isEnabled() is False
+    dock.views.setCurrentWidget(dock.gradients_panel)
+    qtbot.wait(10)
+    main_window.grab().save("/tmp/test_dock_gradients.png")
