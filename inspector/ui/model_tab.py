@@ -15,17 +15,30 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from inspector.ir import Graph, Model
 from inspector.progress import Task
+from inspector.ui.graph import scene
+from inspector.ui.graph.scene import SceneData, SceneOptions
 from inspector.ui.graph.view import GraphView
 from inspector.ui.jobs import JobSlot
 
+#: Share of the open's progress bar the loading takes; laying out the graph takes the rest.
+LOAD_SHARE = 0.6
 
-def _load(path: str, task: Task) -> Model:
+
+def _part(task: Task, lo: float, hi: float) -> Task:
+    """A Task reporting its [0, 1] progress into [lo, hi] of `task` (same cancel check)."""
+    return Task(progress=lambda f, m: task.report(lo + (hi - lo) * f, m), cancelled=task.cancelled)
+
+
+def _load(path: str, task: Task, options: SceneOptions | None = None) -> tuple[Model, SceneData]:
+    """Load the model and prepare its scene, both in the worker: the GUI thread then only
+    installs it (preparing a 100k-node graph there froze the window for seconds)."""
     from inspector.loaders import load_model
 
     task.report(0.0, f"Opening {Path(path).name}")
-    model = load_model(path, task)
+    model = load_model(path, _part(task, 0.0, LOAD_SHARE))
+    data = scene.prepare(model, None, None, options, _part(task, LOAD_SHARE, 1.0))
     task.report(1.0, "Opened")
-    return model
+    return model, data
 
 
 class ModelTab(QWidget):
@@ -54,7 +67,7 @@ class ModelTab(QWidget):
         self.load_job = JobSlot(self)
         self.run_job = JobSlot(self)
         self.grad_job = JobSlot(self)
-        for job in (self.load_job, self.run_job, self.grad_job):
+        for job in (self.load_job, self.run_job, self.grad_job, self.view):
             job.progressed.connect(self.progressed)
             job.busy_changed.connect(lambda _b: self.busy_changed.emit(self.busy))
         self.load_job.finished.connect(self._on_loaded)
@@ -66,8 +79,8 @@ class ModelTab(QWidget):
 
     @property
     def busy(self) -> bool:
-        """True while any job of this tab is running."""
-        return self.load_job.busy or self.run_job.busy or self.grad_job.busy
+        """True while any job of this tab is running (a background relayout included)."""
+        return self.load_job.busy or self.run_job.busy or self.grad_job.busy or self.view.busy
 
     @property
     def graph(self) -> Graph | None:
@@ -82,17 +95,19 @@ class ModelTab(QWidget):
 
     def start_loading(self) -> None:
         """Open the file in the background."""
-        path = self.path
-        self.load_job.start(lambda task: _load(path, task), "Opening")
+        path, options = self.path, self.view.options()
+        self.load_job.start(lambda task: _load(path, task, options), "Opening")
 
     def cancel(self) -> None:
         """Stop whatever this tab is doing."""
         for job in (self.load_job, self.run_job, self.grad_job):
             job.cancel()
+        self.view.cancel_layout()
 
-    def _on_loaded(self, model: Model) -> None:
+    def _on_loaded(self, result: tuple[Model, SceneData]) -> None:
+        model, data = result
         self.model = model
-        self.view.set_model(model)
+        self.view.show_scene(data, model)
         self.loaded.emit(model)
 
     # --- running ---------------------------------------------------------------------------

@@ -118,3 +118,35 @@ class Navigator:
                     seen.add(m.name)
                     queue.append(m)
         return seen
+
+
+def dimmed_items(data: SceneData, names: set[str]) -> np.ndarray:
+    """True for every item to draw faint when only the nodes `names` are highlighted: nodes
+    not in it, groups holding none of them, inputs and outputs not named in it."""
+    graph = data.graph
+    prefixes: set[tuple[str, ...]] = set()
+    for n in names:
+        try:
+            g = graph.node(n).group
+        except KeyError:
+            continue
+        prefixes.update(tuple(g[:k]) for k in range(1, len(g) + 1))
+    dim = np.ones(len(data.items), dtype=bool)
+    for i, item in enumerate(data.items):
+        if item.kind == "node":
+            dim[i] = item.node.name not in names
+        elif item.kind == "group":
+            dim[i] = tuple(item.group) not in prefixes
+        else:
+            dim[i] = item.label not in names
+    return dim
+
+
+def item_colors(data: SceneData, colors: dict[str, tuple[int, int, int]]) -> dict[int, tuple[int, ...]]:
+    """{item index: colour} for the node items whose node name has a colour in `colors`."""
+    idx = data.index_of_node
+    return {
+        idx[n]: tuple(int(v) for v in c)
+        for n, c in colors.items()
+        if n in idx and data.items[idx[n]].kind == "node"
+    }

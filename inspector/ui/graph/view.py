@@ -10,14 +10,16 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetricsF, QImage, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
 from inspector.ir.model import Graph, Model
 from inspector.ui.graph import overlays
+from inspector.ui.graph.interaction import ViewInteraction
 from inspector.ui.graph.minimap import Minimap, Overview
-from inspector.ui.graph.navigation import Navigator
+from inspector.ui.graph.navigation import Navigator, dimmed_items, item_colors
 from inspector.ui.graph.painter import GraphPainter, PaintState, qcolor, set_char_advances
+from inspector.ui.graph.relayout import Request, SceneJobs
 from inspector.ui.graph.scene import SceneData, SceneOptions, all_groups
 from inspector.ui.graph.scene import prepare as prepare_scene
 from inspector.ui.graph.style import RGB, palette
@@ -27,7 +29,7 @@ DIRECT_LIMIT = 2500
 MIN_SCALE, MAX_SCALE = 1e-4, 8.0
 
 
-class GraphView(QWidget):
+class GraphView(ViewInteraction, QWidget):
     """The architecture diagram: zoom, pan, select, expand groups, enter subgraphs, export."""
 
     node_selected = Signal(object)
@@ -35,6 +37,10 @@ class GraphView(QWidget):
     group_toggled = Signal(tuple)
     view_changed = Signal()
     breadcrumbs_changed = Signal(list)
+    layout_finished = Signal()  # a new scene (layout) is on screen, prepared here or in a worker
+    progressed = Signal(float, str)  # progress of a background layout
+    busy_changed = Signal(bool)  # a background layout started or ended
+    layout_failed = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +75,11 @@ class GraphView(QWidget):
         self._press_t = (0.0, 0.0)
         self._dragging_minimap = False
         self.last_mode = ""  # "full", "boxes" or "raster": what the last paint drew
+        self._scenes = SceneJobs(self)
+        self._scenes.ready.connect(self._apply)
+        self._scenes.progressed.connect(self.progressed)
+        self._scenes.busy_changed.connect(self.busy_changed)
+        self._scenes.failed.connect(self.layout_failed)
 
     # ------------------------------------------------------------------ model and scene
     @staticmethod
@@ -79,7 +90,19 @@ class GraphView(QWidget):
         return prepare_scene(model, graph, expanded, options)
 
     def set_model(self, model: Model | None, graph: Graph | None = None) -> None:
-        """Show `model` (its main graph unless `graph` is given); None clears the view."""
+        """Show `model` (its main graph unless `graph` is given); None clears the view.
+
+        Synchronous at any size (tests, `render`); the app uses `set_model_async` or hands a
+        scene prepared in its load worker to `show_scene`."""
+        self._open(model, graph, background=False)
+
+    def set_model_async(self, model: Model | None, graph: Graph | None = None) -> None:
+        """Like `set_model`, but a big graph is laid out in a worker (`layout_finished` says
+        when it is shown); small graphs are still shown before this returns."""
+        self._open(model, graph, background=None)
+
+    def _open(self, model: Model | None, graph: Graph | None, background: bool | None) -> None:
+        self._scenes.cancel()
         self._model = model
         if model is None:
             self._stack = []
@@ -89,15 +112,35 @@ class GraphView(QWidget):
         graph = graph or model.graph
         self._stack = [(graph, graph.name or Path(model.path).stem or "graph")]
         self._expanded = None
-        self.show_scene(prepare_scene(model, graph, None, self._options))
+        self._data = None
+        self._request(None, Request(graph, fit=True), background)
         self.breadcrumbs_changed.emit(self.breadcrumbs())
 
-    def show_scene(self, data: SceneData) -> None:
-        """Display a prepared scene (GUI thread) and fit it in the window."""
-        if not self._stack or self._stack[-1][0] is not data.graph:
+    def show_scene(self, data: SceneData, model: Model | None = None) -> None:
+        """Display a prepared scene (GUI thread) and fit it in the window; `model` is the
+        model it belongs to, when the scene was prepared together with its loading."""
+        self._scenes.cancel()
+        if model is not None:
+            self._model = model
+            self._stack = [(data.graph, data.graph.name or Path(model.path).stem or "graph")]
+        elif not self._stack or self._stack[-1][0] is not data.graph:
             self._stack = [(data.graph, data.graph.name or "graph")]
-        self._install(data)
-        self.fit()
+        self._apply(data, Request(data.graph, fit=True))
+        if model is not None:
+            self.breadcrumbs_changed.emit(self.breadcrumbs())
+
+    @property
+    def busy(self) -> bool:
+        """True while a layout is being prepared in the background."""
+        return self._scenes.busy
+
+    def cancel_layout(self) -> None:
+        """Stop a background layout; the scene shown stays."""
+        self._scenes.cancel()
+
+    def options(self) -> SceneOptions:
+        """The options scenes are prepared with (to prepare one elsewhere, e.g. a load job)."""
+        return self._options
 
     def _install(self, data: SceneData) -> None:
         self._data = data
@@ -108,22 +151,40 @@ class GraphView(QWidget):
         self._recolor()
         self._apply_highlight()
 
-    def _relayout(self, expanded: frozenset[tuple[str, ...]] | None,
-                  keep: str | None = None) -> None:
-        """Re-run prepare with new groups or options, keeping the view centred on `keep`."""
-        if self._data is None:
+    def _relayout(self, expanded: frozenset[tuple[str, ...]] | None, keep: str | None = None,
+                  select: bool = False, fit: bool = False) -> None:
+        """Re-prepare the shown graph with new groups or options: at once for small graphs,
+        in the background for big ones; the view stays centred (or on `keep`)."""
+        if self._data is None and not self._stack:
             return
-        graph = self._stack[-1][0]
-        old_center = self._world_center()
-        data = prepare_scene(self._model, graph, expanded, self._options)
+        center = None if fit or self._data is None else self._world_center()
+        self._request(expanded, Request(self._stack[-1][0], keep, select, center, fit))
+
+    def _request(self, expanded: frozenset[tuple[str, ...]] | None, req: Request,
+                 background: bool | None = None) -> None:
+        self._expanded = expanded  # further toggles build on the newest request
+        data = self._scenes.request(self._model, req.graph, expanded, self._options, req,
+                                    background)
+        if data is not None:
+            self._apply(data, req)
+
+    def _apply(self, data: SceneData, req: Request) -> None:
+        """Install a prepared scene unless the user has since moved to another graph."""
+        if not self._stack or self._stack[-1][0] is not req.graph:
+            return
         self._install(data)
-        if keep is not None and keep in data.index_of_node:
-            i = data.index_of_node[keep]
+        i = data.index_of_node.get(req.keep) if req.keep is not None else None
+        if req.fit:
+            self.fit()
+        elif i is not None and not req.select:
             self._selected = i
             self.center_on(*self._item_center(i))
-        else:
-            self.center_on(*old_center)
+        elif req.center is not None:
+            self.center_on(*req.center)
         self._bump()
+        self.layout_finished.emit()
+        if i is not None and req.select:
+            self.select_index(i, center=True)
 
     @property
     def scene_data(self) -> SceneData | None:
@@ -139,10 +200,12 @@ class GraphView(QWidget):
         """Change show_weights / show_attributes / show_names / direction and re-layout."""
         from dataclasses import replace
 
-        self._options = replace(self._options, **changes)  # type: ignore[arg-type]
-        self._relayout(self._expanded)
-        if "direction" in changes:
-            self.fit()
+        new = replace(self._options, **changes)  # type: ignore[arg-type]
+        if new == self._options:
+            return  # the window re-applies its options after every load: nothing to redo
+        fit = new.direction != self._options.direction
+        self._options = new
+        self._relayout(self._expanded, fit=fit)
 
     def set_show_weights(self, on: bool) -> None:
         """Show or hide weight rows (`W <64x3x7x7>`)."""
@@ -202,8 +265,7 @@ class GraphView(QWidget):
         if sub is None:
             raise KeyError(f"{node_name} has no subgraph {key!r}")
         self._stack.append((sub, f"{node_name}/{key}"))
-        self._install(prepare_scene(self._model, sub, None, self._options))
-        self.fit()
+        self._relayout(None, fit=True)
         self.breadcrumbs_changed.emit(self.breadcrumbs())
 
     def leave_subgraph(self) -> None:
@@ -211,8 +273,7 @@ class GraphView(QWidget):
         if len(self._stack) <= 1:
             return
         self._stack.pop()
-        self._install(prepare_scene(self._model, self._stack[-1][0], None, self._options))
-        self.fit()
+        self._relayout(None, fit=True)
         self.breadcrumbs_changed.emit(self.breadcrumbs())
 
     def breadcrumbs(self) -> list[str]:
@@ -312,10 +373,9 @@ class GraphView(QWidget):
         if i is None or self._data.items[i].kind != "node":
             exp = set(self._expanded or ())
             exp.update(tuple(node.group[:k]) for k in range(1, len(node.group) + 1))
-            self._relayout(frozenset(exp), keep=name)
-            i = self._data.index_of_node.get(name)
-            if i is None:
-                return False
+            self._relayout(frozenset(exp), keep=name, select=True)
+            # a big graph selects `name` when its new layout arrives; a small one already did
+            return self._scenes.busy or self._data.index_of_node.get(name) is not None
         self.select_index(i, center=center)
         return True
 
@@ -355,23 +415,7 @@ class GraphView(QWidget):
         if data is None or self._highlight is None:
             self._dimmed = None
             return
-        names = self._highlight
-        prefixes: set[tuple[str, ...]] = set()
-        for n in names:
-            try:
-                g = data.graph.node(n).group
-            except KeyError:
-                continue
-            prefixes.update(tuple(g[:k]) for k in range(1, len(g) + 1))
-        dim = np.ones(len(data.items), dtype=bool)
-        for i, item in enumerate(data.items):
-            if item.kind == "node":
-                dim[i] = item.node.name not in names
-            elif item.kind == "group":
-                dim[i] = tuple(item.group) not in prefixes
-            else:
-                dim[i] = item.label not in names
-        self._dimmed = dim
+        self._dimmed = dimmed_items(data, self._highlight)
 
     def set_node_colors(self, colors: dict[str, RGB] | None,
                         legend: list[tuple[str, RGB]] | None = None) -> None:
@@ -385,12 +429,7 @@ class GraphView(QWidget):
         if self._data is None or not self._color_names:
             self._colors = None
             return
-        idx = self._data.index_of_node
-        self._colors = {
-            idx[n]: tuple(int(v) for v in c)  # type: ignore[misc]
-            for n, c in self._color_names.items()
-            if n in idx and self._data.items[idx[n]].kind == "node"
-        }
+        self._colors = item_colors(self._data, self._color_names)
 
     def _bump(self) -> None:
         self._state_version += 1
@@ -472,106 +511,3 @@ class GraphView(QWidget):
         from inspector.ui.graph.export import export_svg
 
         return export_svg(self._data, path, self._state())
-
-    # ------------------------------------------------------------------ input events
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        """Zoom around the cursor."""
-        dy = event.angleDelta().y() or event.pixelDelta().y()
-        if dy:
-            self.set_zoom(self._scale * (1.0015 ** dy), event.position())
-        event.accept()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """Start a pan, a click, or a minimap drag."""
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        pos = event.position()
-        if self._data is not None and self.minimap.contains(pos):
-            self._dragging_minimap = True
-            self.center_on(*self.minimap.to_world(pos, self._overview))
-            return
-        self._press = pos
-        self._press_t = (self._tx, self._ty)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """Pan by dragging (or move the viewport from the minimap)."""
-        pos = event.position()
-        if self._dragging_minimap:
-            self.center_on(*self.minimap.to_world(pos, self._overview))
-            return
-        if self._press is not None:
-            self._tx = self._press_t[0] + pos.x() - self._press.x()
-            self._ty = self._press_t[1] + pos.y() - self._press.y()
-            self._changed()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """A release without a drag is a click: select what is under the cursor."""
-        if self._dragging_minimap:
-            self._dragging_minimap = False
-            return
-        if self._press is None:
-            return
-        moved = (event.position() - self._press).manhattanLength()
-        self._press = None
-        if moved < 4:
-            self.click_at(event.position())
-
-    def click_at(self, pos: QPointF) -> None:
-        """Select the node, else the edge, under widget position `pos`; else clear."""
-        if self._data is None:
-            return
-        x, y = self._to_world(pos)
-        hit = self._nav.node_at(x, y) if self._nav else None
-        if hit is not None:
-            self.select_index(hit)
-            return
-        e = self._nav.edge_at(x, y, 5.0 / self._scale) if self._nav else None
-        if e is not None:
-            self.select_edge(e)
-            return
-        self.select_index(None)
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        """Expand a collapsed group, collapse a frame, or enter a node's subgraph."""
-        if self._data is None or self._nav is None:
-            return
-        x, y = self._to_world(event.position())
-        i = self._nav.node_at(x, y)
-        if i is not None:
-            item = self._data.items[i]
-            if item.kind == "group":
-                self.toggle_group(tuple(item.group))
-            elif item.kind == "node" and item.node.subgraphs:
-                self.enter_subgraph(item.node.name, item.node.subgraphs[0][0])
-            return
-        frame = self._nav.frame_label_at(x, y)
-        if frame is not None:
-            self.toggle_group(frame)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        """Arrows walk the graph; Ctrl+= / Ctrl+- zoom; Ctrl+0 fits; Backspace leaves a subgraph."""
-        key = event.key()
-        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        moves = {Qt.Key.Key_Up: "up", Qt.Key.Key_Down: "down", Qt.Key.Key_Left: "left",
-                 Qt.Key.Key_Right: "right"}
-        if key in moves and self._nav is not None and self._selected is not None:
-            j = self._nav.step(self._selected, moves[key])
-            if j is not None:
-                self.select_index(j)
-                self._ensure_visible(j)
-        elif ctrl and key in (Qt.Key.Key_Equal, Qt.Key.Key_Plus):
-            self.zoom_in()
-        elif ctrl and key == Qt.Key.Key_Minus:
-            self.zoom_out()
-        elif ctrl and key == Qt.Key.Key_0:
-            self.fit()
-        elif key == Qt.Key.Key_Backspace:
-            self.leave_subgraph()
-        else:
-            super().keyPressEvent(event)
-
-    def _ensure_visible(self, i: int) -> None:
-        x0, y0, x1, y1 = self._data.rects[i]  # type: ignore[union-attr]
-        w = self._world_rect()
-        if x0 < w[0] or y0 < w[1] or x1 > w[2] or y1 > w[3]:
-            self.center_on(*self._item_center(i))
