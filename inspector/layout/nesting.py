@@ -192,8 +192,8 @@ def merge_components(component: np.ndarray, group_of: np.ndarray, anc: np.ndarra
         return a
 
     first: dict[int, int] = {}
-    pairs = np.unique(np.column_stack([anc[group_of[inside], 0], component[inside]]), axis=0)
-    for g, c in pairs.tolist():
+    code = np.unique(anc[group_of[inside], 0] * ncomp + component[inside])
+    for g, c in zip((code // ncomp).tolist(), (code % ncomp).tolist(), strict=True):
         if g in first:
             a, b = find(first[g]), find(c)
             if a != b:
