@@ -158,7 +158,7 @@ class ActivationPanel(Panel):
         self.plot.setLabel("left", "activation")
         for ax in ("left", "bottom"):
             self.plot.getAxis(ax).setTicks(None)
-        if v.size <= 32:  # one labelled tick per unit: "unit 3" is then read off the axis
+        if v.size <= 16:  # one labelled tick per unit: "unit 3" is then read off the axis
             self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(v.size)]])
         self.plot.autoRange()
         # Frame the units exactly: autoRange pads to -1 .. n + 0.5 for n bars.

@@ -93,6 +93,7 @@ class GradientsPanel(Panel):
         item.addItem(self.norm_bars)
         item.addItem(self.selected_bar)
         self.norm_plot.scene().sigMouseClicked.connect(self._clicked)
+        self.norm_plot.setMinimumWidth(300)  # the splitter otherwise gives it a sliver
         self.value_panel = GradientValuePanel(self)
         self.saliency = SaliencyPanel(self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -185,7 +186,8 @@ class GradientsPanel(Panel):
             left.setTicks([ticks])
         else:
             left.setTicks(None)
-        step = max(1, len(self.order) // 12)  # at most ~12 names so they do not overlap
+        room = max(2, max(self.norm_plot.width(), 300) // 75)  # ~75 px per name: no overlap
+        step = max(1, -(-len(self.order) // room))
         item.getAxis("bottom").setTicks([[(i, _short(n)) for i, (n, _) in enumerate(self.order)
                                           if i % step == 0 or i == len(self.order) - 1]])
         top = float(heights.max()) if heights.size and heights.max() > 0 else 1.0

@@ -101,7 +101,8 @@ class SaliencyPanel(Panel):
             self._draw_image(base, heat)
         else:
             self._draw_bars(heat, feature_names)
-        top = np.unravel_index(int(np.argmax(heat)), heat.shape) if heat.size else None
+        top = tuple(int(i) for i in np.unravel_index(int(np.argmax(heat)), heat.shape)) \
+            if heat.size else None
         where = "" if top is None else (
             f"most sensitive at {'pixel (row, col)' if kind == 'image' else 'feature'} "
             f"{top if kind == 'image' else top[0]}")
