@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from inspector.ir import Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import InputError, RunError
 from inspector.runtime.gradients import GradientResult, l2_norm
-from inspector.runtime.losses import loss_and_grad
+from inspector.runtime.losses import _class_targets, loss_and_grad
 from inspector.runtime.onnx_vjp import NotDifferentiable, OpCtx, backward_node
 
 #: Ops after which the model's output is already a probability (cross entropy uses it as is).
@@ -123,9 +124,15 @@ def onnx_gradients(
     grads: dict[str, np.ndarray] = {out_name: np.asarray(lv.grad)}
     uncovered: dict[str, str] = {}
     nodes = list(graph.node)
+    fused = _softmax_seed(graph, out_name, y, loss, target, opset)
+    if fused is not None:
+        softmax_node, logits_grad = fused
+        grads[softmax_node.input[0]] = logits_grad
     for k, node in enumerate(reversed(nodes)):
         if k % 16 == 0:
             task.report(0.3 + 0.65 * k / max(1, len(nodes)), f"backward: {node.op_type}")
+        if fused is not None and node is fused[0]:
+            continue  # its input's gradient was seeded exactly, from the logits
         gys = [grads.get(o) if o else None for o in node.output]
         if all(g is None for g in gys):
             continue
@@ -242,3 +249,26 @@ def _collect(model: Model, values: Mapping[str, np.ndarray], grads: Mapping[str,
             elif not reached and vname in needs:
                 out[f"{node.name}/{wname}"] = np.zeros_like(values[vname])
     return out
+
+
+def _softmax_seed(graph: Any, out_name: str, y: np.ndarray, loss: str,
+                  target: int | float | None, opset: int) -> tuple[Any, np.ndarray] | None:
+    """For cross entropy on a 2-D Softmax output, d loss / d logits = (p - onehot) / n exactly.
+
+    Going through the clipped probability instead (as Keras does) gives exactly zero gradients
+    whenever the target class's probability is below the clip epsilon, which is common for a
+    confident classifier asked "why not class 3?"; the seed at the logits avoids that.
+    """
+    if loss != "ce" or y.ndim != 2 or y.shape[1] < 2:
+        return None
+    producer = next((n for n in graph.node if out_name in n.output), None)
+    if producer is None or producer.op_type != "Softmax" or not producer.input:
+        return None
+    axis = next((a.i for a in producer.attribute if a.name == "axis"), -1 if opset >= 13 else 1)
+    if axis not in (-1, 1):
+        return None
+    n = y.shape[0]
+    t = _class_targets(target, y.argmax(axis=1), y.shape[1])
+    onehot = np.zeros_like(y, dtype=np.float64)
+    onehot[np.arange(n), t] = 1.0
+    return producer, ((y.astype(np.float64) - onehot) / n).astype(y.dtype)

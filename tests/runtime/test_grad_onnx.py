@@ -3,6 +3,8 @@ the loss computed by onnxruntime, and the losses against their own finite differ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -205,3 +207,27 @@ def test_cross_entropy_values():
         loss_and_grad(z, "ce", 1.5)
     with pytest.raises(InputError):
         loss_and_grad(z, "mse", np.zeros(4))
+
+
+def test_unlikely_target_still_gets_the_exact_logit_gradient() -> None:
+    """Asking "why not class k?" of a confident classifier: p_k is far below the clip epsilon,
+    yet d CE / d logits = p - onehot(k) exactly, and the error flows back to the first layer."""
+    import onnx as _onnx
+
+    from inspector.loaders import load_model
+    from inspector.runtime.activations import run_activations
+    from inspector.runtime.gradients import compute_gradients
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    model = load_model(samples / "digits_cnn.onnx")
+    feeds = {model.graph.inputs[0]: np.load(samples / "digits_cnn_input.npy")}
+    probs = run_activations(model, feeds).outputs[model.graph.outputs[0]]
+    k = int(np.argmin(probs[0]))
+    result = compute_gradients(model, feeds, target=k, loss="ce")
+    proto = _onnx.load(str(samples / "digits_cnn.onnx"))
+    softmax = next(n for n in proto.graph.node if n.op_type == "Softmax")
+    expected = probs.astype(np.float64).copy()
+    expected[0, k] -= 1.0
+    np.testing.assert_allclose(result.values[softmax.input[0]], expected, rtol=1e-5, atol=1e-7)
+    first_conv = next(n for n in proto.graph.node if n.op_type == "Conv")
+    assert np.linalg.norm(result.values[first_conv.output[0]]) > 1e-3
