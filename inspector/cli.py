@@ -299,13 +299,33 @@ def _guard(fn: Callable[[], int]) -> int:
     return EXIT_BAD_INPUT
 
 
+# GUI options that take a separate value: `--screenshot PATH` must not make PATH a file to open.
+GUI_VALUE_OPTIONS = ("--screenshot", "--theme")
+
+
+def split_gui_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split the GUI form's arguments into (files to open, options with their values)."""
+    files: list[str] = []
+    extra: list[str] = []
+    it = iter(args)
+    for a in it:
+        if a.startswith("-"):
+            extra.append(a)
+            if a in GUI_VALUE_OPTIONS:
+                value = next(it, None)
+                if value is not None:
+                    extra.append(value)
+        else:
+            files.append(a)
+    return files, extra
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `model-inspector` script and `python -m inspector`."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version") for a in args_list):
-        files = [a for a in args_list if not a.startswith("-")]
-        extra = [a for a in args_list if a.startswith("-")]
+        files, extra = split_gui_args(args_list)
         return _guard(lambda: cmd_gui(files, extra))
 
     def go() -> int:

@@ -49,7 +49,6 @@ def self_test(app: QApplication, screenshot: str) -> int:
     window.resize(1400, 900)
     window.show()
     failures: list[str] = []
-    errors: list[str] = []
     for e in entries:
         t0 = time.monotonic()
         tabs = window.open_paths([e["path"]])
@@ -57,8 +56,10 @@ def self_test(app: QApplication, screenshot: str) -> int:
             failures.append(f"{e['file']}: not opened")
             continue
         tab = tabs[0]
-        tab.load_failed.connect(lambda m, _d: errors.append(m))
-        if not wait_until(app, lambda t=tab: t.model is not None or bool(errors)) or tab.model is None:
+        # One list per sample: a shared one would blame every later sample for the first failure.
+        errors: list[str] = []
+        tab.load_failed.connect(lambda m, _d, r=errors: r.append(m))
+        if not wait_until(app, lambda t=tab, r=errors: t.model is not None or bool(r)) or tab.model is None:
             failures.append(f"{e['file']}: did not load ({'; '.join(errors)})")
             continue
         app.processEvents()
