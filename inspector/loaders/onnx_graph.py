@@ -233,7 +233,7 @@ class GraphBuilder:
         local: set[str],
     ) -> Node:
         np_, proto_name, op, domain, proto_inputs, outs = row
-        is_constant = op == "Constant" and _domain_key(domain) == ""
+        is_constant = op == "Constant" and domain in ("", "ai.onnx")
         fkey = (domain, op, getattr(np_, "overload", "")) if self.functions else None
         function = self.functions.get(fkey) if fkey else None
         attributes: list[Attribute] = []
@@ -321,10 +321,10 @@ class GraphBuilder:
             return g
         if t == AttributeProto.TYPE_PROTO:
             return type_name(a.tp)
-        if t == AttributeProto.FLOATS:
-            return [float(x) for x in a.floats]
+        if t == AttributeProto.FLOATS:  # upb already yields Python floats and ints
+            return list(a.floats)
         if t == AttributeProto.INTS:
-            return [int(x) for x in a.ints]
+            return list(a.ints)
         if t == AttributeProto.STRINGS:
             return [_text(s) for s in a.strings]
         if t == AttributeProto.TENSORS:

@@ -105,19 +105,21 @@ class PhaseTask:
         from inspector.progress import Task
 
         self.prefix = prefix
-        self.marks: list[tuple[float, str]] = []
+        self.marks: list[tuple[float, float, str]] = []
         self.task = Task(progress=self._progress)
 
     def _progress(self, fraction: float, message: str) -> None:
-        if message and (not self.marks or self.marks[-1][1] != message):
-            self.marks.append((time.perf_counter(), message))
+        if message and (not self.marks or self.marks[-1][2] != message):
+            self.marks.append((time.perf_counter(), time.process_time(), message))
 
-    def phases(self, end: float) -> dict[str, float]:
-        """{prefix: message -> seconds until the next message (or `end`)}."""
-        out: dict[str, float] = {}
-        for (t, msg), nxt in zip(self.marks, [m[0] for m in self.marks[1:]] + [end], strict=True):
+    def phases(self, end: tuple[float, float]) -> dict[str, tuple[float, float]]:
+        """{prefix: message -> (wall, cpu) seconds until the next message (or `end`)}."""
+        out: dict[str, tuple[float, float]] = {}
+        ends = [(m[0], m[1]) for m in self.marks[1:]] + [end]
+        for (t, c, msg), (t1, c1) in zip(self.marks, ends, strict=True):
             key = f"{self.prefix}: {msg}"
-            out[key] = out.get(key, 0.0) + nxt - t
+            w0, c0 = out.get(key, (0.0, 0.0))
+            out[key] = (w0 + t1 - t, c0 + c1 - c)
         return out
 
 
@@ -149,17 +151,20 @@ def open_once(path: Path) -> dict[str, object]:
     c0 = _cpu_s()
     t0 = time.perf_counter()
     model = load_model(path, load_t.task)
-    t1 = time.perf_counter()
+    t1, p1 = time.perf_counter(), time.process_time()
     prep_t = PhaseTask("prepare")
     data = prepare(model, None, None, view._options, task=prep_t.task)
-    t2 = time.perf_counter()
-    view.show_scene(data)
-    t3 = time.perf_counter()
+    t2, p2 = time.perf_counter(), time.process_time()
+    try:
+        view.show_scene(data, model)
+    except TypeError:  # an older GraphView (comparing before/after with PYTHONPATH)
+        view.show_scene(data)
+    t3, p3 = time.perf_counter(), time.process_time()
     view.render_image(W, H)
     app.processEvents()
-    t4 = time.perf_counter()
-    phases = {**load_t.phases(t1), **prep_t.phases(t2), "show: install": t3 - t2,
-              "show: first paint": t4 - t3}
+    t4, p4 = time.perf_counter(), time.process_time()
+    phases = {**load_t.phases((t1, p1)), **prep_t.phases((t2, p2)),
+              "show: install": (t3 - t2, p3 - p2), "show: first paint": (t4 - t3, p4 - p3)}
     return {"nodes": len(model.graph.nodes), "items": view.item_count(), "load": t1 - t0,
             "prepare": t2 - t1, "show": t4 - t2, "total": t4 - t0, "cpu": _cpu_s() - c0,
             "phases": phases,
@@ -204,9 +209,9 @@ def main() -> None:
         print(f"{label:>14} {r['nodes']:>7} {r['items']:>7} {r['load']:>7.2f} {r['prepare']:>7.2f} "
               f"{r['show']:>7.2f} {r['total']:>7.2f} {r['cpu']:>6.2f} {r['hwm_mb']:>8.0f}", flush=True)
         if args.phases:
-            for k, v in r["phases"].items():  # type: ignore[union-attr]
-                if v >= 0.005:
-                    print(f"{'':>16}{k:<44} {v:>7.3f}")
+            for k, (wall, cpu) in r["phases"].items():  # type: ignore[union-attr]
+                if wall >= 0.005:
+                    print(f"{'':>16}{k:<44} {wall:>7.3f} s wall {cpu:>7.3f} s cpu")
 
 
 if __name__ == "__main__":
