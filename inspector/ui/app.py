@@ -49,6 +49,7 @@ def _parse(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--uninstall-desktop", action="store_true")
     p.add_argument("--self-test", action="store_true")
     p.add_argument("--screenshot", default="")
+    p.add_argument("--no-convert", action="store_true")
     p.add_argument("--new-instance", action="store_true")
     p.add_argument("--theme", choices=("system", "light", "dark"))
     ns, unknown = p.parse_known_args(extra)
@@ -87,7 +88,8 @@ def run_app(files: list[str], extra: list[str]) -> int:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from inspector.ui.self_test import self_test
 
-        return self_test(_app(), ns.screenshot or "model-inspector-self-test.png")
+        return self_test(_app(), ns.screenshot or "model-inspector-self-test.png",
+                         convert=not ns.no_convert)
 
     app = _app()
     from inspector.ui.single_instance import InstanceServer, send_to_running

@@ -30,14 +30,21 @@ def wait_until(app: QApplication, done: Callable[[], bool], timeout: float = TIM
     return False
 
 
-def _can_run(path: str) -> bool:
-    if path.endswith(".onnx"):
-        return True
+def _can_convert() -> bool:
+    """Whether Keras files can be run (TensorFlow and tf2onnx installed).
+
+    Asked once, before any job starts: find_spec on an imported TensorFlow touches its lazy
+    modules, and doing that on the GUI thread while a worker converts crashed the process
+    (segmentation fault inside TensorFlow, measured with TF 2.21).
+    """
     return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "tf2onnx"))
 
 
-def self_test(app: QApplication, screenshot: str) -> int:
-    """Returns 0 when every sample opened and drew (and ran where it can), else 1."""
+def self_test(app: QApplication, screenshot: str, convert: bool = True) -> int:
+    """Returns 0 when every sample opened and drew (and ran where it can), else 1.
+
+    `convert=False` (`--no-convert`) runs only ONNX files, as the TensorFlow-free bundle does.
+    """
     from inspector.ui.main_window import MainWindow
 
     entries = sample_entries()
@@ -48,6 +55,7 @@ def self_test(app: QApplication, screenshot: str) -> int:
     window = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat))
     window.resize(1400, 900)
     window.show()
+    can_convert = convert and _can_convert()
     failures: list[str] = []
     for e in entries:
         t0 = time.monotonic()
@@ -64,7 +72,7 @@ def self_test(app: QApplication, screenshot: str) -> int:
             continue
         app.processEvents()
         ran = "-"
-        if _can_run(e["path"]):
+        if e["path"].endswith(".onnx") or can_convert:
             run_errors: list[str] = []
             tab.job_failed.connect(lambda m, _d, r=run_errors: r.append(m))
             tab.run()
