@@ -1,8 +1,15 @@
-"""Background jobs: one QRunnable type on the global thread pool, one slot per owner.
+"""Background jobs: one job type, one slot per owner.
 
 A `JobSlot` runs at most one job at a time for its owner (a tab, a panel): starting a new job
 cancels the old one, and results of a stale job are dropped by a generation counter. Workers
 return plain data; only the GUI thread turns it into widgets.
+
+Jobs run on plain Python threads, not QThreadPool threads: measured here (PySide6 6.12,
+TensorFlow 2.21), converting a Keras model in one QThreadPool job and then taking its
+gradients in another crashed the process (a glibc assertion in
+__pthread_tpp_change_priority, or a segfault in convert_to_eager_tensor), whatever the pool's
+stack size or thread count, while the same sequence on Python threads runs cleanly. Results
+still reach the GUI thread through queued Qt signals.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from inspector.progress import Cancelled, Task
 
@@ -25,10 +32,8 @@ class _Signals(QObject):
     cancelled = Signal(int)
 
 
-class _Runnable(QRunnable):
+class _Runnable:
     def __init__(self, gen: int, fn: Callable[[Task], Any], signals: _Signals) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
         self.gen = gen
         self.fn = fn
         self.signals = signals
@@ -77,9 +82,8 @@ class JobSlot(QObject):
     cancelled = Signal()
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = pool or QThreadPool.globalInstance()
         self._gen = 0
         self._current: _Runnable | None = None
         self._signals = _Signals()
@@ -101,7 +105,7 @@ class JobSlot(QObject):
         self.label = label
         runnable = _Runnable(self._gen, fn, self._signals)
         self._current = runnable
-        self._pool.start(runnable)
+        threading.Thread(target=runnable.run, name=f"job-{label or 'work'}", daemon=True).start()
         self.busy_changed.emit(True)
         return self._gen
 
