@@ -326,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version") for a in args_list):
         files, extra = split_gui_args(args_list)
+        missing = [f for f in files if not Path(f).exists()]
+        if missing:
+            # A typo (or an unknown sub-command) must not open a window that waits for a user.
+            hint = f" (sub-commands: {', '.join(SUBCOMMANDS)})" if len(files) == 1 else ""
+            print(f"model-inspector: {missing[0]}: no such file{hint}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return _guard(lambda: cmd_gui(files, extra))
 
     def go() -> int:
