@@ -213,6 +213,15 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
 def cmd_gui(files: list[str], extra: Sequence[str] = ()) -> int:
     """Open the desktop app on FILE(s), or on the sample gallery."""
+    headless_ok = {"--self-test", "--install-desktop", "--uninstall-desktop"}
+    if (
+        sys.platform.startswith("linux")
+        and not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+        and not headless_ok.intersection(extra)
+    ):
+        # Qt would abort with a multi-line plugin error; say it in one line instead.
+        raise CliError("no display to open a window on (set DISPLAY, or use the info, render, "
+                       "run and grad sub-commands)")
     from inspector.ui.app import run_app
 
     return run_app(files, list(extra))
