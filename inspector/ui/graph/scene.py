@@ -174,7 +174,8 @@ def _prepare(model: Model | None, graph: Graph | None,
     edges = np.asarray(vg.edges, dtype=np.int64).reshape(-1, 2)
     task.report(0.3, "Laying out")
     lay = layered_layout(n, edges, sizes, options.direction, options.node_gap,
-                         options.layer_gap, task)
+                         options.layer_gap, task, groups=_group_ids(items),
+                         group_pad=FRAME_PAD, group_title=FRAME_LABEL_H)
     task.report(0.85, "Indexing")
     pos = np.asarray(lay.positions, dtype=np.float64).reshape(-1, 2)
     half = np.asarray(lay.sizes, dtype=np.float64).reshape(-1, 2) / 2 if n else sizes / 2
@@ -228,6 +229,34 @@ def _seg_boxes(segs: np.ndarray) -> np.ndarray:
         np.minimum(segs[:, 0], segs[:, 2]), np.minimum(segs[:, 1], segs[:, 3]),
         np.maximum(segs[:, 0], segs[:, 2]), np.maximum(segs[:, 1], segs[:, 3]),
     ])
+
+
+def _group_ids(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(innermost group id per item or -1, parent id per group) for the layout, so that each
+    expanded group's frame holds its members and nothing else; None when there are no groups."""
+    ids: dict[tuple[str, ...], int] = {}
+    parent: list[int] = []
+
+    def gid(path: tuple[str, ...]) -> int:
+        if path not in ids:
+            up = gid(path[:-1]) if len(path) > 1 else -1
+            ids[path] = len(parent)
+            parent.append(up)
+        return ids[path]
+
+    group_of = np.full(len(items), -1, dtype=np.int64)
+    for i, item in enumerate(items):
+        if item.kind == "node" and item.node is not None:
+            path = tuple(item.node.group)
+        elif item.kind == "group":
+            path = tuple(item.group)[:-1]  # a collapsed box sits in its parent's frame
+        else:
+            continue
+        if path:
+            group_of[i] = gid(path)
+    if not parent:
+        return None
+    return group_of, np.asarray(parent, dtype=np.int64)
 
 
 def _frames(items: Sequence[Any], rects: np.ndarray,
