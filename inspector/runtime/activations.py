@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,33 +19,34 @@ from inspector.runtime.onnx_probe import ProbeSession
 # A few sessions stay open so re-running the same model (new input) skips session creation;
 # more would hold several models' weights in memory at once.
 _MAX_SESSIONS = 4
-_SESSIONS: OrderedDict[tuple[str, int, int, bool], ProbeSession] = OrderedDict()
+_SESSIONS: OrderedDict[tuple[str, int, int, bool, bool], ProbeSession] = OrderedDict()
 
 
 @dataclass
 class ActivationResult:
     """Arrays from one run. `values` keys: ONNX value names, or Keras layer names ("layer:k"
     for later calls of a shared layer, "<layer>/preact" before a fused activation).
-    `by_node` maps IR node names to their keys in `values`."""
+    `by_node` maps IR node names to their keys in `values`, a dict, or with `lazy=True`
+    a CapturedValues that makes each array when first read."""
 
-    values: dict[str, np.ndarray]
+    values: Mapping[str, np.ndarray]
     outputs: dict[str, np.ndarray]
     by_node: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def session_for(path: str | Path, *, expose: bool = True) -> ProbeSession:
+def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) -> ProbeSession:
     """A cached ProbeSession for `path`, rebuilt when the file changes (mtime or size)."""
     p = Path(path).resolve()
     try:
         st = p.stat()
     except OSError:
         raise RunError(f"{p}: no such file") from None
-    key = (str(p), st.st_mtime_ns, st.st_size, expose)
+    key = (str(p), st.st_mtime_ns, st.st_size, expose, lazy)
     sess = _SESSIONS.get(key)
     if sess is None:
-        sess = ProbeSession(p, expose=expose)
+        sess = ProbeSession(p, expose=expose, lazy=lazy)
         _SESSIONS[key] = sess
         while len(_SESSIONS) > _MAX_SESSIONS:
             _SESSIONS.popitem(last=False)
@@ -66,15 +68,13 @@ def _sub_task(task: Task, lo: float, hi: float) -> Task:
     return Task(lambda f, m: parent(lo + (hi - lo) * f, m), task.cancelled)
 
 
-def _run_onnx(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
-    sess = session_for(model.path)
+def _run_onnx(
+    model: Model, feeds: dict[str, np.ndarray], task: Task, lazy: bool
+) -> ActivationResult:
+    sess = session_for(model.path, lazy=lazy)
     task.report(0.1, "running every node")
-    captured = sess.run(feeds, _sub_task(task, 0.1, 0.9))
-    task.report(0.9, "collecting every value")
-    # Every value becomes a plain array here, on the worker thread: the GUI reads them all
-    # (walkthrough statistics) and must not pay for the NCHWc -> NCHW reorders itself.
-    values = captured.materialize()
-    task.report(1.0, "done")
+    captured = sess.run(feeds, _sub_task(task, 0.1, 1.0))
+    values: Mapping[str, np.ndarray] = captured if lazy else captured.materialize()
     by_node = {
         node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
     }
@@ -135,13 +135,17 @@ def _run_keras(model: Model, feeds: dict[str, np.ndarray], task: Task) -> Activa
 
 
 def run_activations(
-    model: Model, feeds: dict[str, np.ndarray], task: Task = NO_TASK
+    model: Model, feeds: dict[str, np.ndarray], task: Task = NO_TASK, *, lazy: bool = False
 ) -> ActivationResult:
-    """Run `model` once on `feeds` (keyed by IR input name) and return every activation."""
+    """Run `model` once on `feeds` (keyed by IR input name) and return every activation.
+
+    `lazy=True` (ONNX only) returns sooner and converts each value when first read; use it
+    when only a few values will be looked at (see ProbeSession).
+    """
     start = time.perf_counter()
     task.report(0.0, "preparing the run")
     if model.format == "onnx":
-        result = _run_onnx(model, feeds, task)
+        result = _run_onnx(model, feeds, task, lazy)
     elif model.format == "keras":
         result = _run_keras(model, feeds, task)
     else:

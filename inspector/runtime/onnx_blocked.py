@@ -116,6 +116,53 @@ def _reorder_session(channels: int) -> object | None:
         return None
 
 
+class BatchUnblocker:
+    """One onnxruntime session that turns every blocked value of a probe into NCHW at once
+    (one call instead of one per value; MobileNetV2's 114 values: 17 -> 15 ms). Still
+    slower than reordering inside the probe run, where each value is still in cache."""
+
+    def __init__(self, blocked: Mapping[str, BlockedValue]) -> None:
+        self._blocked = dict(blocked)
+        self._session: object | None = None
+        self._lock = threading.Lock()
+
+    def _build(self) -> object:
+        import onnxruntime as ort
+
+        sources = sorted({b.source for b in self._blocked.values()})
+        nodes = [
+            helper.make_node("ReorderOutput", [b.source], [name], domain=NCHWC,
+                             channels=b.channels, channels_last=0)
+            for name, b in self._blocked.items()
+        ]
+        graph = helper.make_graph(
+            nodes, "unblock_all",
+            [helper.make_tensor_value_info(s, onnx.TensorProto.FLOAT, None) for s in sources],
+            [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in self._blocked],
+        )
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(NCHWC, 1)]
+        )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.log_severity_level = 4
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(
+            model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
+
+    def __call__(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """{value name: NCHW array} for every blocked value, from the fetched tensors."""
+        with self._lock:
+            if self._session is None:
+                self._session = self._build()
+        sess = self._session
+        feeds = {i.name: raw[i.name] for i in sess.get_inputs()}  # type: ignore[attr-defined]
+        names = list(self._blocked)
+        return dict(zip(names, sess.run(names, feeds), strict=True))  # type: ignore[attr-defined]
+
+
 def _attr(node: onnx.NodeProto, name: str, default: object = None) -> object:
     for a in node.attribute:
         if a.name == name:
@@ -136,7 +183,8 @@ def _scalar_inits(node: onnx.NodeProto, inits: Mapping[str, onnx.TensorProto]) -
 def rewrite_blocked(
     opt: onnx.ModelProto, block: int
 ) -> tuple[onnx.ModelProto, dict[str, BlockedValue]] | None:
-    """Rewrite onnxruntime's optimised probe so graph outputs stay blocked.
+    """Rewrite onnxruntime's optimised probe: element-wise ops run on blocked tensors and
+    graph outputs stay blocked.
 
     Returns (model, {exposed value name: BlockedValue}), or None when there is nothing to
     gain. `opt` is modified in place.
@@ -297,12 +345,14 @@ class CapturedValues(Mapping[str, np.ndarray]):
         raw: dict[str, np.ndarray],
         blocked: Mapping[str, BlockedValue],
         padded: Mapping[str, PaddedValue],
+        batch: BatchUnblocker | None = None,
     ) -> None:
         self._names = names
         self._name_set = set(names)
         self._raw = raw
         self._blocked = blocked
         self._padded = padded
+        self._batch = batch
         self._done: dict[str, np.ndarray] = {}
         self._lock = threading.RLock()
         self._uses: dict[str, int] = {}
@@ -351,6 +401,21 @@ class CapturedValues(Mapping[str, np.ndarray]):
 
     def materialize(self) -> dict[str, np.ndarray]:
         """All values as a plain dict (reads every value now)."""
+        with self._lock:
+            todo = [k for k in self._blocked if k not in self._done]
+            if self._batch is not None and len(todo) > 1:
+                try:
+                    arrays = self._batch(self._raw)
+                except Exception:  # noqa: BLE001 - one value at a time still works
+                    arrays = {}
+                for k in todo:
+                    if k in arrays:
+                        self._done[k] = arrays[k]
+                if arrays:
+                    for src in {self._blocked[k].source for k in todo}:
+                        if src not in self._name_set:
+                            self._raw.pop(src, None)
+                    self._uses.clear()
         return {k: self[k] for k in self._names}
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 BENCH_DIR = Path("/tmp/model-inspector-bench")
 MODELS = {"mobilenetv2": (224, 224, 3), "resnet50": (224, 224, 3), "densenet121": (224, 224, 3)}
 CONFIGS = (
-    "plain", "probe-old", "probe-blocked", "probe-blocked+read-all", "probe-blocked-iobind",
-    "probe-old-noarena", "probe-old-extended", "probe-old-parallel-mode",
+    "plain", "probe", "probe-lazy", "probe-lazy+read-all", "probe-lazy-iobind",
+    "probe-noarena", "probe-extended", "probe-parallel-mode",
 )
 
 
@@ -82,12 +82,12 @@ def make_runner(path: str, config: str, threads: int) -> tuple[Callable[[], int]
         sess = ort.InferenceSession(path, opts(), providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
         return (lambda: len(sess.run(None, {name: x}))), ""
-    if config.startswith("probe-blocked"):
-        probe = ProbeSession(path, threads=threads)
+    if config.startswith("probe-lazy"):
+        probe = ProbeSession(path, threads=threads, lazy=True)
         name = probe.input_names[0]
-        if config == "probe-blocked+read-all":  # every value turned into NCHW numpy arrays
+        if config == "probe-lazy+read-all":  # every value turned into NCHW numpy arrays
             return (lambda: len(probe.run({name: x}).materialize())), probe.layout
-        if config == "probe-blocked-iobind":  # outputs written into buffers kept between runs
+        if config == "probe-lazy-iobind":  # outputs written into buffers kept between runs
             sess = probe._session  # noqa: SLF001
             first = sess.run(None, {name: x})
             bufs = [np.empty_like(a) for a in first]
@@ -97,18 +97,18 @@ def make_runner(path: str, config: str, threads: int) -> tuple[Callable[[], int]
                 io.bind_output(out.name, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
             return (lambda: sess.run_with_iobinding(io) or len(bufs)), probe.layout
         return (lambda: len(probe.run({name: x}))), probe.layout
-    if config == "probe-old":
-        probe = ProbeSession(path, threads=threads, blocked=False)
+    if config == "probe":
+        probe = ProbeSession(path, threads=threads)
         name = probe.input_names[0]
         return (lambda: len(probe.run({name: x}))), probe.layout
-    # Variants of the old probe built by hand: every value a graph output, NCHW.
+    # Variants of the default probe built by hand: every value a graph output, NCHW.
     proto, _ = expose_all_values(onnx.load(path))
     o = opts()
-    if config == "probe-old-noarena":
+    if config == "probe-noarena":
         o.enable_cpu_mem_arena = False
-    elif config == "probe-old-extended":  # no NCHWc layout transformer
+    elif config == "probe-extended":  # no NCHWc layout transformer
         o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    elif config == "probe-old-parallel-mode":
+    elif config == "probe-parallel-mode":
         o.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         o.inter_op_num_threads = threads
     sess = ort.InferenceSession(proto.SerializeToString(), o, providers=["CPUExecutionProvider"])

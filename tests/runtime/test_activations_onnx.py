@@ -240,7 +240,7 @@ def test_blocked_probe_bit_equal_to_plain_probe(tmp_path: Path) -> None:
 
     path = mobile_block(tmp_path / "mb.onnx")
     x = np.random.default_rng(3).normal(size=(2, 8, 24, 24)).astype(np.float32)
-    fast, slow = ProbeSession(path), ProbeSession(path, blocked=False)
+    fast, slow = ProbeSession(path, lazy=True), ProbeSession(path)
     assert slow.layout == "plain"
     if nchwc_block_size() is None:
         pytest.skip("this onnxruntime build has no NCHWc kernels")
@@ -268,14 +268,16 @@ def test_blocked_probe_via_run_activations(tmp_path: Path) -> None:
     path = mobile_block(tmp_path / "mb.onnx")
     model = load_model(path)
     x = np.random.default_rng(4).normal(size=(1, 8, 24, 24)).astype(np.float32)
-    result = run_activations(model, {"x": x})
-    assert type(result.values) is dict  # plain arrays: nothing left for the GUI thread to do
-    want = ProbeSession(path, blocked=False).run({"x": x})
-    assert set(result.values) == set(want)
-    for name, arr in want.items():
-        np.testing.assert_array_equal(result.values[name], arr, err_msg=name)
+    eager = run_activations(model, {"x": x})
+    assert type(eager.values) is dict  # plain arrays: nothing left for the GUI thread to do
+    lazy = run_activations(model, {"x": x}, lazy=True)
+    assert not isinstance(lazy.values, dict)
+    assert list(lazy.values) == list(eager.values)
+    for name, arr in eager.values.items():
+        np.testing.assert_array_equal(lazy.values[name], arr, err_msg=name)
     for node in model.graph.nodes:
-        assert result.by_node[node.name] == list(node.outputs), node.name
+        assert lazy.by_node[node.name] == eager.by_node[node.name] == list(node.outputs)
+    np.testing.assert_array_equal(lazy.outputs["probs"], eager.outputs["probs"])
 
 
 def test_unblock_matches_onnxruntime_reorder() -> None:
@@ -301,7 +303,7 @@ def test_unblock_matches_onnxruntime_reorder() -> None:
 
 def test_captured_values_read_lazily_once(tmp_path: Path) -> None:
     path = mobile_block(tmp_path / "mb.onnx")
-    probe = ProbeSession(path)
+    probe = ProbeSession(path, lazy=True)
     x = np.random.default_rng(6).normal(size=(1, 8, 24, 24)).astype(np.float32)
     values = probe.run({"x": x})
     first = values["conv1"]
@@ -319,10 +321,10 @@ def test_blocked_probe_falls_back_on_external_data(tmp_path: Path) -> None:
     ext.mkdir()
     onnx.save(onnx.load(str(src)), str(ext / "m.onnx"), save_as_external_data=True,
               all_tensors_to_one_file=True, location="m.data", size_threshold=0)
-    probe = ProbeSession(ext / "m.onnx")
+    probe = ProbeSession(ext / "m.onnx", lazy=True)
     assert probe.layout == "plain"
     x = np.random.default_rng(8).normal(size=(1, 8, 24, 24)).astype(np.float32)
-    assert_same_values(probe, ProbeSession(src, blocked=False), {"x": x})
+    assert_same_values(probe, ProbeSession(src), {"x": x})
 
 
 @pytest.fixture(scope="session")
@@ -347,7 +349,7 @@ def mobilenet_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_blocked_probe_mobilenetv2(mobilenet_onnx: Path) -> None:
     from inspector.runtime.onnx_blocked import nchwc_block_size
 
-    fast, slow = ProbeSession(mobilenet_onnx), ProbeSession(mobilenet_onnx, blocked=False)
+    fast, slow = ProbeSession(mobilenet_onnx, lazy=True), ProbeSession(mobilenet_onnx)
     if nchwc_block_size() is not None:
         assert fast.layout == "blocked"
     x = np.random.default_rng(9).random((1, 96, 96, 3), dtype=np.float32)
