@@ -13,9 +13,10 @@ from inspector.ui.graph.painter import GraphPainter, PaintState, qcolor
 from inspector.ui.graph.scene import SceneData
 from inspector.ui.graph.style import palette
 
-# A PNG larger than this is scaled down: 16k per side is what image viewers still open, and
+# A PNG larger than this is scaled down: 32k per side is what QImage and viewers still handle
+# (a 150-layer chain like MobileNetV2 is ~30k px tall at full size), and
 # 120 M pixels (480 MB while drawing) is the most a 2-core laptop should be asked for.
-MAX_SIDE = 16_000
+MAX_SIDE = 32_000
 MAX_PIXELS = 120_000_000
 MARGIN = 24.0
 
