@@ -46,13 +46,13 @@ KEY_ATTRS: tuple[str, ...] = (
     "axis", "axes", "perm", "rate", "ratio", "alpha", "epsilon", "num_heads", "key_dim",
     "output_dim", "input_dim", "target_shape", "transA", "transB", "mode", "to",
 )
-# Keras config keys that are bookkeeping or at a default nobody changes, never worth a row
+# Keras config keys that are bookkeeping or Keras options rarely changed, never worth a row
 # ("layer" repeats the node name, which the names toggle shows).
 SKIP_ATTRS: frozenset[str] = frozenset(
     {"name", "trainable", "dtype", "dtype_policy", "build_config", "batch_input_shape",
      "batch_shape", "sparse", "ragged", "seed", "data_format", "use_bias", "momentum",
      "center", "scale", "synchronized", "noise_shape", "optional", "layer", "renorm",
-     "renorm_clipping", "renorm_momentum", "negative_slope", "threshold"}
+     "renorm_clipping", "renorm_momentum"}
 )
 
 
