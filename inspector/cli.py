@@ -295,6 +295,10 @@ def _guard(fn: Callable[[], int]) -> int:
         print(f"model-inspector: {_one_line(str(e))}", file=sys.stderr)
     except Cancelled:
         print("model-inspector: cancelled", file=sys.stderr)
+    except BrokenPipeError:
+        # `model-inspector info x --json | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("model-inspector: interrupted", file=sys.stderr)
         return 130
