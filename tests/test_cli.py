@@ -121,3 +121,24 @@ def test_render_writes_a_diagram(tmp_path: Path, suffix: str) -> None:
     if suffix == ".svg":
         text = out.read_text(encoding="utf-8")
         assert "Conv" in text and "MaxPool" in text
+
+
+def test_gui_without_a_display_says_so_in_one_line() -> None:
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "inspector", str(SAMPLES / "iris_mlp.onnx")],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "model-inspector: no display to open a window on (set DISPLAY, or use the info, "
+        "render, run and grad sub-commands)"
+    ]
+
+
+def test_info_survives_a_closed_pipe() -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m inspector info {SAMPLES / 'digits_cnn.onnx'} --json | head -c 10",
+        shell=True, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.stdout == "{\n  \"path\""[:10]
+    assert "error" not in proc.stderr.lower()
