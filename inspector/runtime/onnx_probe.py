@@ -245,7 +245,11 @@ class ProbeSession:
                 self.layout = "pads" if padded else "plain"
                 return first
             model, blocked = rewritten
-            session = self._make_session(model.SerializeToString(), optimize=False)
+            # Two sessions' weights plus the optimised proto at once: ResNet50 peaked near 1 GB.
+            del first
+            data = model.SerializeToString()
+            del model, rewritten
+            session = self._make_session(data, optimize=False)
         except Exception:  # noqa: BLE001 - any surprise in onnxruntime's own graph: plain path
             return None
         self._padded, self._blocked = padded, blocked
