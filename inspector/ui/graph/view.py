@@ -27,6 +27,8 @@ from inspector.ui.graph.style import RGB, palette
 #: Far out, switch to the cached raster once more nodes than this would be drawn one by one.
 DIRECT_LIMIT = 2500
 MIN_SCALE, MAX_SCALE = 1e-4, 8.0
+#: Below this zoom a first view does not fit the whole graph but opens at 100% on its inputs.
+READABLE_SCALE = 0.6
 
 
 class GraphView(ViewInteraction, QWidget):
@@ -175,7 +177,7 @@ class GraphView(ViewInteraction, QWidget):
         self._install(data)
         i = data.index_of_node.get(req.keep) if req.keep is not None else None
         if req.fit:
-            self.fit()
+            self.fit_readable()
         elif i is not None and not req.select:
             self._selected = i
             self.center_on(*self._item_center(i))
@@ -328,6 +330,28 @@ class GraphView(ViewInteraction, QWidget):
         s = min((w - 40) / max(x1 - x0, 1.0), (h - 40) / max(y1 - y0, 1.0), 1.0)
         self._scale = float(np.clip(s, MIN_SCALE, MAX_SCALE))
         self.center_on((x0 + x1) / 2, (y0 + y1) / 2)
+
+    def fit_readable(self) -> None:
+        """The first view of a graph: all of it if its text stays readable, else 100% zoom on
+        its top (the inputs), as Netron opens a model; Ctrl+0 still fits everything."""
+        self.fit()
+        if self._data is None or self._scale >= READABLE_SCALE:
+            return
+        x0, y0, x1, y1 = self._data.bounds
+        self._scale = 1.0
+        rects = self._data.rects
+        axis = 0 if self._options.direction == "LR" else 1
+        if len(rects):
+            # the topmost (or leftmost) item: where the data enters
+            first = int(np.argmin(rects[:, axis]))
+            cx = float(rects[first, 0] + rects[first, 2]) / 2
+            cy = float(rects[first, 1] + rects[first, 3]) / 2
+        else:
+            cx, cy = (x0 + x1) / 2, y0
+        if axis == 1:
+            self.center_on(cx, y0 - 20 + self.height() / 2)
+        else:
+            self.center_on(x0 - 20 + self.width() / 2, cy)
 
     def center_on(self, x: float, y: float) -> None:
         """Put world point (x, y) in the middle of the widget."""
