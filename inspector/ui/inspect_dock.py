@@ -7,11 +7,12 @@ gradients, and asks the tab (through the window) to run or backpropagate.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -39,11 +40,14 @@ from inspector.ui.panels import (
     load_labels,
 )
 from inspector.ui.panels.gradients import GradientsPanel
+from inspector.ui.panels.input_options import InputChoice
 from inspector.ui.panels.outputs import feature_names
 from inspector.ui.panels.training import TrainingPanel
 from inspector.ui.walkthrough import WalkthroughPanel
 
 _DATA_FILES = "Inputs (*.npy *.npz *.png *.jpg *.jpeg *.bmp *.gif *.csv);;All files (*)"
+#: Feeds sent from slider edits that are remembered, to know a run's input came from the editor.
+_EDIT_MEMORY = 8
 
 
 class InspectDock(QWidget):
@@ -117,6 +121,11 @@ class InspectDock(QWidget):
         self.input_editor.input_requested.connect(lambda kind, path: self.request_input(kind, path))
         self.walkthrough.step_changed.connect(self._walk_to)
         self.gradients_panel.node_clicked.connect(self._select)
+        self.input_editor.options.options_changed.connect(self._options_changed)
+        # One InputChoice per tab: options stay with their model and die with its tab.
+        self._choices: weakref.WeakKeyDictionary[Any, InputChoice] = weakref.WeakKeyDictionary()
+        self._edit_feeds: list[dict] = []  # feeds sent from editor edits, newest last
+        self._pending: dict | None = None  # the newest edit, held while a run is in flight
         self.setEnabled(False)
 
     # --- the current tab ---------------------------------------------------------------------
@@ -128,9 +137,12 @@ class InspectDock(QWidget):
         self.setEnabled(tab is not None and tab.model is not None)
         self.labels, self.labels_source = None, ""
         self.features: list[str] | None = None
+        self._edit_feeds, self._pending = [], None
+        self.input_editor.set_inputs([], {})  # the next refresh shows this tab's input
         if tab is not None and tab.model is not None:
             self.labels, self.labels_source = find_labels(tab.path, tab.model.metadata)
             self.features = feature_names(tab.path)
+            self._show_options(tab)
         for panel in (self.activation_panel, self.weight_panel, self.function_panel,
                       self.output_panel, self.neuron_view, self.gradients_panel):
             panel.clear()
@@ -148,21 +160,76 @@ class InspectDock(QWidget):
         text = self.input_kind.currentText()
         return "file" if text.startswith("file") else text
 
-    def request_input(self, kind: str, path: str | None = None) -> None:
-        """Make the input of `kind` (random, zeros, ones, file) and run the model on it."""
+    def choice(self) -> InputChoice | None:
+        """The current tab's input options (seed, dims, scaling, CSV row, last kind and file)."""
+        return self._choices.get(self.tab) if self.tab is not None else None
+
+    def _show_options(self, tab: Any) -> None:
+        from inspector.runtime.inputs import input_specs
+
+        choice = self._choices.get(tab)
+        if choice is None:
+            choice = self._choices[tab] = InputChoice(kind=getattr(tab, "input_kind", "random"))
+            job = getattr(tab, "run_job", None)
+            if job is not None:
+                # Edits made while a run is in flight wait for it (see _inputs_edited).
+                job.busy_changed.connect(lambda busy, t=tab: self._run_idle(t, busy))
+        try:
+            specs = input_specs(tab.model)
+        except RunError:
+            specs = []
+        self.input_editor.options.set_specs(specs, choice)
+
+    def request_input(self, kind: str, path: str | None = None, *, quiet: bool = False) -> bool:
+        """Make the input of `kind` (random, zeros, ones, file) with the tab's options and run
+        the model on it. A bad input leaves the old one and says why in one sentence (in the
+        status line, and through error_raised unless `quiet`); returns True when it ran."""
         if self.tab is None or self.tab.model is None:
-            return
+            return False
+        choice = self.choice()
+        if choice is None:
+            self._show_options(self.tab)
+            choice = self.choice()
+        assert choice is not None
         if kind == "file" and not path:
             path, _ = QFileDialog.getOpenFileName(self, "Input file", "", _DATA_FILES)
             if not path:
-                return
+                return False
+        if kind == "file":
+            self.input_editor.options.set_file(path)
         try:
-            feeds = self.tab.make_feeds(kind, path)
-        except RunError as e:
-            self.error_raised.emit(str(e))
-            return
-        self.status.setText(f"input: {kind if kind != 'file' else Path(path or '').name}")
+            feeds = self.tab.make_feeds(kind, path, seed=choice.seed, dims=dict(choice.dims),
+                                        scaling=choice.scaling, row=choice.row)
+        except (RunError, ValueError, MemoryError) as e:
+            text = "Not enough memory for this input." if isinstance(e, MemoryError) else str(e)
+            self._fail(" ".join(text.split()), quiet)
+            return False
+        choice.kind = kind
+        self._edit_feeds, self._pending = [], None
+        self._set_status(f"input: {kind if kind != 'file' else Path(path or '').name}")
         self.run_requested.emit(feeds)
+        return True
+
+    def _fail(self, message: str, quiet: bool) -> None:
+        self._set_status(message, error=True)
+        if not quiet:
+            self.error_raised.emit(message)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setToolTip(text)
+        self.status.setStyleSheet("color: #b00020;" if error else "")
+
+    def _options_changed(self) -> None:
+        # A new seed, dim, scaling or row remakes the current input at once, so what is shown
+        # always matches the options; errors stay in the status line (no dialog per keystroke).
+        choice = self.choice()
+        tab = self.tab
+        if choice is None or tab is None or tab.model is None or tab.feeds is None:
+            return
+        if choice.kind == "file" and not choice.path:
+            return
+        self.request_input(choice.kind, choice.path, quiet=True)
 
     def request_backprop(self) -> None:
         """Backpropagate the chosen loss for the current input."""
@@ -175,8 +242,31 @@ class InspectDock(QWidget):
         self.backprop_requested.emit(target, self.loss.currentText())
 
     def _inputs_edited(self, feeds: dict) -> None:
-        if self.tab is not None and self.tab.model is not None:
-            self.run_requested.emit(dict(feeds))
+        tab = self.tab
+        if tab is None or tab.model is None:
+            return
+        feeds = dict(feeds)
+        self._edit_feeds = [*self._edit_feeds[-(_EDIT_MEMORY - 1):], feeds]
+        job = getattr(tab, "run_job", None)
+        if job is not None and job.busy:
+            # Only the newest edit matters: hold it until the running job is done instead
+            # of starting (and abandoning) a run for every slider step.
+            self._pending = feeds
+            return
+        self.run_requested.emit(feeds)
+
+    def _run_idle(self, tab: Any, busy: bool) -> None:
+        if not busy and tab is self.tab and self._pending is not None:
+            # Queued: busy_changed is emitted from inside the job slot's own bookkeeping.
+            QTimer.singleShot(0, self._flush_pending)
+
+    def _flush_pending(self) -> None:
+        tab, feeds = self.tab, self._pending
+        job = getattr(tab, "run_job", None)
+        if feeds is None or tab is None or (job is not None and job.busy):
+            return
+        self._pending = None
+        self.run_requested.emit(feeds)
 
     def _pick_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Class labels", "", "Labels (*.txt *.json)")
@@ -196,15 +286,21 @@ class InspectDock(QWidget):
         if tab is None or tab.model is None:
             return
         self.setEnabled(True)
-        if tab.feeds is not None:
+        if tab.feeds is not None and not any(tab.feeds is f for f in self._edit_feeds) \
+                and tab.feeds is not self._pending:
+            # Feeds that came from the editor are already on screen, and rebuilding the
+            # sliders would drop the one being dragged: only a new input is shown afresh.
             graph = tab.model.graph
-            self.input_editor.set_inputs([graph.value(n) for n in graph.inputs], tab.feeds)
+            names = [n for n in graph.inputs if n in tab.feeds]
+            features = {names[0]: self.features} if self.features and len(names) == 1 and \
+                np.asarray(tab.feeds[names[0]]).size == len(self.features) else None
+            self.input_editor.set_inputs([graph.value(n) for n in names], tab.feeds, features)
         acts = tab.activations
         parts = [f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms"] if acts else []
         if tab.gradients is not None:
             parts.append(f"loss {tab.gradients.loss:.4g}")
         if parts:
-            self.status.setText("; ".join(parts))
+            self._set_status("; ".join(parts))
         self._show_output()
         self._show_neurons()
         self._show_gradients()

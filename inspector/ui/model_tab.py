@@ -112,15 +112,19 @@ class ModelTab(QWidget):
 
     # --- running ---------------------------------------------------------------------------
 
-    def make_feeds(self, kind: str, path: str | None = None, seed: int = 0) -> dict[str, np.ndarray]:
-        """Make (or read) the input for the next run; raises RunError subclasses on bad input."""
+    def make_feeds(self, kind: str, path: str | None = None, seed: int = 0,
+                   dims: dict[str, int] | None = None, scaling: str = "0-1",
+                   row: int = 0) -> dict[str, np.ndarray]:
+        """Make (or read) the input for the next run: `kind` random (by `seed`), zeros, ones or
+        file (`path`: .npy/.npz, an image scaled by `scaling`, or CSV row `row`), symbolic dims
+        from `dims`; raises RunError subclasses on bad input and then keeps the old input."""
         from inspector.runtime.inputs import load_inputs, make_inputs
 
         assert self.model is not None
         if kind == "file" and path:
-            feeds = load_inputs(Path(path), self.model)
+            feeds = load_inputs(Path(path), self.model, dims, scaling=scaling, row=row)
         else:
-            feeds = make_inputs(self.model, kind=kind, seed=seed)
+            feeds = make_inputs(self.model, kind=kind, seed=seed, dims=dims)
         self.feeds, self.input_kind = feeds, kind
         return feeds
 

@@ -1,6 +1,7 @@
-"""The input editor: a spin box and slider per feature for small vector inputs (edits are
-throttled and emitted so everything downstream updates live), an image preview for image
-inputs, a summary and histogram otherwise, and buttons that ask for a new input."""
+"""The input editor: buttons that ask for a new input and the options it is made with
+(seed, symbolic dims, image scaling, CSV row), then a spin box and slider per feature for
+small vector inputs (edits are throttled and emitted so everything downstream updates
+live), an image preview for image inputs, a summary and histogram otherwise."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from inspector.ir import Value
 from inspector.runtime.stats import summarize
 from inspector.ui.panels._common import HistogramPlot, Panel, stats_text
+from inspector.ui.panels.input_options import InputOptions
 
 MAX_EDITABLE = 32
 SLIDER_STEPS = 1000
@@ -105,7 +107,9 @@ class InputEditor(Panel):
             b = QPushButton(text, self)
             b.clicked.connect(lambda _=False, k=kind: self._button(k))
             buttons.addWidget(b)
-        buttons.addStretch(1)
+        buttons.addSpacing(12)
+        self.options = InputOptions(self)
+        buttons.addWidget(self.options, 1)
         self._layout.addLayout(buttons)
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
@@ -190,7 +194,10 @@ class InputEditor(Panel):
     def _edited(self, name: str, index: int, value: float) -> None:
         arr = self.arrays[name]
         arr.reshape(-1)[index] = value
-        self._timer.start()  # restarting coalesces a burst of slider moves into one emit
+        # Throttle, not debounce: a burst of moves becomes one emit THROTTLE_MS after its
+        # first move (with the values as they are then), so a long drag still updates live.
+        if not self._timer.isActive():
+            self._timer.start()
 
     def _emit_edited(self) -> None:
         self.inputs_edited.emit({k: v.copy() for k, v in self.arrays.items()})
