@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(tab, tab.title())
             self.tabs.setTabToolTip(self.tabs.indexOf(tab), tab.path)
             self.tabs.setCurrentWidget(tab)
+            self._apply_view_options(tab)
             tab.start_loading()
             self._add_recent(tab.path)
             self.tab_opened.emit(tab.path)
@@ -246,7 +247,6 @@ class MainWindow(QMainWindow):
             w.deleteLater()
 
     def _on_loaded(self, tab: ModelTab) -> None:
-        self._apply_view_options(tab)
         if tab is self.current_tab():
             self._on_tab_changed(self.tabs.currentIndex())
         if tab.model is not None and tab.model.warnings:
@@ -320,8 +320,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/horizontal", self.act_horizontal.isChecked())
         tabs = [tab] if isinstance(tab, ModelTab) else self.model_tabs()
         for t in tabs:
-            if t.model is None:
-                continue
+            # Also before loading: the load worker lays the graph out with these options once.
             t.view.set_options(
                 show_weights=self.act_weights.isChecked(),
                 show_attributes=self.act_attrs.isChecked(),
