@@ -41,13 +41,25 @@ from inspector.ui.panels import (
 )
 from inspector.ui.panels.gradients import GradientsPanel
 from inspector.ui.panels.input_options import InputChoice
-from inspector.ui.panels.outputs import feature_names
+from inspector.ui.panels.outputs import feature_names, manifest_entry
 from inspector.ui.panels.training import TrainingPanel
 from inspector.ui.walkthrough import WalkthroughPanel
 
 _DATA_FILES = "Inputs (*.npy *.npz *.png *.jpg *.jpeg *.bmp *.gif *.csv);;All files (*)"
 #: Feeds sent from slider edits that are remembered, to know a run's input came from the editor.
 _EDIT_MEMORY = 8
+
+
+def _mean_std(path: str, specs: list) -> tuple[list[float], list[float]] | None:
+    """The manifest's standardization for a one-vector-input model (raw CSV rows need it)."""
+    pre = manifest_entry(path).get("preprocessing")
+    if not isinstance(pre, dict) or len(specs) != 1 or specs[0].shape is None:
+        return None
+    mean, std = pre.get("mean"), pre.get("std")
+    width = specs[0].shape[-1]
+    ok = all(isinstance(v, list) and len(v) == width and
+             all(isinstance(x, int | float) for x in v) for v in (mean, std))
+    return ([float(x) for x in mean], [float(x) for x in std]) if ok else None
 
 
 class InspectDock(QWidget):
@@ -178,7 +190,7 @@ class InspectDock(QWidget):
             specs = input_specs(tab.model)
         except RunError:
             specs = []
-        self.input_editor.options.set_specs(specs, choice)
+        self.input_editor.options.set_specs(specs, choice, _mean_std(tab.path, specs))
 
     def request_input(self, kind: str, path: str | None = None, *, quiet: bool = False) -> bool:
         """Make the input of `kind` (random, zeros, ones, file) with the tab's options and run
@@ -199,7 +211,8 @@ class InspectDock(QWidget):
             self.input_editor.options.set_file(path)
         try:
             feeds = self.tab.make_feeds(kind, path, seed=choice.seed, dims=dict(choice.dims),
-                                        scaling=choice.scaling, row=choice.row)
+                                        scaling=choice.scaling, row=choice.row,
+                                        mean_std=self.input_editor.options.csv_mean_std())
         except (RunError, ValueError, MemoryError) as e:
             text = "Not enough memory for this input." if isinstance(e, MemoryError) else str(e)
             self._fail(" ".join(text.split()), quiet)

@@ -41,6 +41,14 @@ def _load(path: str, task: Task, options: SceneOptions | None = None) -> tuple[M
     return model, data
 
 
+def _standardized(x: np.ndarray, mean: Any, std: Any) -> np.ndarray:
+    """(x - mean) / std per feature (last axis), in x's dtype; x unchanged if sizes differ."""
+    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    if x.dtype.kind != "f" or x.shape[-1:] != mean.shape or std.shape != mean.shape:
+        return x
+    return ((x - mean) / np.where(std == 0, 1.0, std)).astype(x.dtype)
+
+
 class ModelTab(QWidget):
     """A tab holding one model file, its graph view, its input and its newest results."""
 
@@ -114,15 +122,18 @@ class ModelTab(QWidget):
 
     def make_feeds(self, kind: str, path: str | None = None, seed: int = 0,
                    dims: dict[str, int] | None = None, scaling: str = "0-1",
-                   row: int = 0) -> dict[str, np.ndarray]:
+                   row: int = 0, mean_std: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
         """Make (or read) the input for the next run: `kind` random (by `seed`), zeros, ones or
-        file (`path`: .npy/.npz, an image scaled by `scaling`, or CSV row `row`), symbolic dims
-        from `dims`; raises RunError subclasses on bad input and then keeps the old input."""
+        file (`path`: .npy/.npz, an image scaled by `scaling`, or CSV row `row`, standardized
+        by `mean_std` when given), symbolic dims from `dims`; raises RunError subclasses on bad
+        input and then keeps the old input."""
         from inspector.runtime.inputs import load_inputs, make_inputs
 
         assert self.model is not None
         if kind == "file" and path:
             feeds = load_inputs(Path(path), self.model, dims, scaling=scaling, row=row)
+            if mean_std is not None and Path(path).suffix.lower() == ".csv":
+                feeds = {k: _standardized(v, *mean_std) for k, v in feeds.items()}
         else:
             feeds = make_inputs(self.model, kind=kind, seed=seed, dims=dims)
         self.feeds, self.input_kind = feeds, kind

@@ -3,6 +3,8 @@ seeds, per-tab memory, and one-sentence errors for absurd shapes and wrong files
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -145,33 +147,56 @@ def test_image_scaling_presets_give_their_ranges(qtbot, main_window, open_model)
     main_window.grab().save("/tmp/test_input_image_options.png")
 
 
+def _iris_mean_std() -> tuple[np.ndarray, np.ndarray]:
+    """The standardization the Iris sample was trained with, as its generator recorded it."""
+    entry = next(f for f in json.loads((SAMPLES_DIR / "manifest.json").read_text())["files"]
+                 if f["file"] == "iris_mlp.onnx")
+    pre = entry["preprocessing"]
+    return np.array(pre["mean"]), np.array(pre["std"])
+
+
 def test_csv_row_choice(qtbot, main_window, open_model, tmp_path):
     from sklearn.datasets import load_iris
 
     tab = open_model(SAMPLES_DIR / "iris_mlp.onnx")
     dock = main_window.inspect
     options = dock.input_editor.options
+    mean, std = _iris_mean_std()
     data = load_iris()
     rows = data.data[[0, 60, 120]]
     csv = tmp_path / "three_flowers.csv"
     csv.write_text(",".join(n.replace(" (cm)", "") for n in data.feature_names) + "\n"
                    + "\n".join(",".join(f"{v:g}" for v in r) for r in rows) + "\n")
-    expected = np.loadtxt(csv, delimiter=",", skiprows=1)
+    raw = np.loadtxt(csv, delimiter=",", skiprows=1)
+    expected = (raw - mean) / std  # raw centimetres, standardized as the model was trained
     assert not options.row.isVisibleTo(options)  # no CSV chosen yet
     assert dock.request_input("file", str(csv))
     assert options.row.isVisibleTo(options) and options.row.value() == 0
-    np.testing.assert_allclose(tab.feeds["features"][0], expected[0], rtol=1e-6)
+    assert options.standardize.isVisibleTo(options) and options.standardize.isChecked()
+    np.testing.assert_allclose(tab.feeds["features"][0], expected[0], rtol=1e-5)
 
     options.row.setValue(2)  # remakes the input from the same file once the edit settles
-    qtbot.waitUntil(lambda: np.allclose(tab.feeds["features"][0], expected[2]), timeout=5000)
+    qtbot.waitUntil(lambda: np.allclose(tab.feeds["features"][0], expected[2], rtol=1e-5),
+                    timeout=5000)
+    options.standardize.setChecked(False)  # values as written in the file
+    qtbot.waitUntil(lambda: np.allclose(tab.feeds["features"][0], raw[2], rtol=1e-6), timeout=5000)
     _ran(qtbot, tab, lambda a: True)
     errors: list[str] = []
     dock.error_raised.connect(errors.append)
     options.row.setValue(3)
     assert not dock.request_input("file", str(csv))
     assert len(errors) == 1 and "3 data row(s)" in errors[0] and "\n" not in errors[0]
-    np.testing.assert_allclose(tab.feeds["features"][0], expected[2], rtol=1e-6)
+    np.testing.assert_allclose(tab.feeds["features"][0], raw[2], rtol=1e-6)
     # Another file starts again at its first row; a non-CSV file hides the row box.
     np.save(tmp_path / "one.npy", expected[1:2].astype(np.float32))
     assert dock.request_input("file", str(tmp_path / "one.npy"))
     assert options.choice.row == 0 and not options.row.isVisibleTo(options)
+    assert not options.standardize.isVisibleTo(options)
+
+
+def test_sample_csv_standardized_is_the_sample_input(qtbot, main_window, open_model):
+    # The samples' CSV is the same Iris row as iris_mlp_input.npy, in raw centimetres.
+    tab = open_model(SAMPLES_DIR / "iris_mlp.onnx")
+    assert main_window.inspect.request_input("file", str(SAMPLES_DIR / "iris_sample.csv"))
+    np.testing.assert_allclose(tab.feeds["features"], np.load(SAMPLES_DIR / "iris_mlp_input.npy"),
+                               rtol=1e-5, atol=1e-6)

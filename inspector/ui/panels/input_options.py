@@ -1,5 +1,5 @@
 """The options a sample input is made with: seed, a value for every symbolic or unknown dim,
-the image scaling preset and the CSV row. One `InputChoice` per model tab holds them, so
+the image scaling preset, the CSV row and whether raw CSV values are standardized. One `InputChoice` per model tab holds them, so
 they stay with the tab (and a newly opened model starts from its own defaults)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from inspector.ir import format_shape
 from inspector.runtime.errors import InputError
@@ -39,6 +39,7 @@ class InputChoice:
     dims: dict[str, int] = field(default_factory=dict)
     scaling: str = "0-1"
     row: int = 0
+    standardize: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,14 @@ class InputOptions(QWidget):
         self.row.setRange(0, 10_000_000)
         self.row.setToolTip("Data row of the CSV file (0 = first row after any header)")
         self.row.setMaximumWidth(100)
+        self.standardize = QCheckBox("standardize", self)
+        self.standardize.setToolTip("Raw CSV values become (value - mean) / std with the mean and "
+                                    "std the model was trained with (from the samples manifest)")
+        self.mean_std: tuple[list[float], list[float]] | None = None
         self.shapes = QLabel(self)
         self.shapes.setStyleSheet("color: #555555;")
         for w in (self.seed_label, self.seed, self.dims_box, self.scaling_label, self.scaling,
-                  self.row_label, self.row):
+                  self.row_label, self.row, self.standardize):
             lay.addWidget(w)
         lay.addWidget(self.shapes, 1)
         self._timer = QTimer(self)
@@ -137,12 +142,15 @@ class InputOptions(QWidget):
         self.seed.valueChanged.connect(self._seed_changed)
         self.scaling.currentIndexChanged.connect(self._scaling_changed)
         self.row.valueChanged.connect(self._row_changed)
+        self.standardize.toggled.connect(self._standardize_changed)
         self.set_specs([], InputChoice())
 
-    def set_specs(self, specs: Sequence[InputSpec], choice: InputChoice) -> None:
-        """Show the options of a model with inputs `specs`, editing `choice` from now on."""
+    def set_specs(self, specs: Sequence[InputSpec], choice: InputChoice,
+                  mean_std: tuple[list[float], list[float]] | None = None) -> None:
+        """Show the options of a model with inputs `specs`, editing `choice` from now on;
+        `mean_std` is the standardization its CSV rows get (None: none known)."""
         self._timer.stop()
-        self.specs, self.choice = list(specs), choice
+        self.specs, self.choice, self.mean_std = list(specs), choice, mean_std
         while self._dims_layout.count():
             w = self._dims_layout.takeAt(0).widget()
             if w is not None:
@@ -171,6 +179,9 @@ class InputOptions(QWidget):
         self.scaling.blockSignals(True)
         self.scaling.setCurrentIndex(max(0, self.scaling.findData(choice.scaling)))
         self.scaling.blockSignals(False)
+        self.standardize.blockSignals(True)
+        self.standardize.setChecked(choice.standardize)
+        self.standardize.blockSignals(False)
         self.set_file(choice.path)
         images = any(s.image_layout for s in self.specs if s.shape is not None)
         self.scaling_label.setVisible(images)
@@ -187,6 +198,11 @@ class InputOptions(QWidget):
         self.choice.path = path
         self.row_label.setVisible(is_csv(path))
         self.row.setVisible(is_csv(path))
+        self.standardize.setVisible(is_csv(path) and self.mean_std is not None)
+
+    def csv_mean_std(self) -> tuple[list[float], list[float]] | None:
+        """The mean and std to standardize CSV rows with, when known and chosen."""
+        return self.mean_std if self.choice.standardize else None
 
     def set_dim(self, key: str, value: int) -> None:
         """Set a dim's spin box (as the user would)."""
@@ -223,4 +239,8 @@ class InputOptions(QWidget):
 
     def _row_changed(self, v: int) -> None:
         self.choice.row = int(v)
+        self._changed()
+
+    def _standardize_changed(self, on: bool) -> None:
+        self.choice.standardize = bool(on)
         self._changed()
