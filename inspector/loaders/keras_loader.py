@@ -16,6 +16,7 @@ import h5py
 
 from inspector.ir import Model
 from inspector.loaders.keras_config import build_graph
+from inspector.loaders.keras_npz import NpzWeights
 from inspector.loaders.keras_weights import (
     Keras3Weights,
     LegacyWeights,
@@ -112,20 +113,25 @@ def _load_keras_zip(path: Path, task: Task) -> Model:
     except (OSError, EOFError) as e:
         raise ModelLoadError(f"{path.name}: cannot read the zip archive ({e})") from None
     meta = meta if isinstance(meta, dict) else {}
+    version = str(meta.get("keras_version", ""))
+    # tf_keras (Keras 2 API) writes .keras zips too; its variable names differ slightly.
+    keras2 = version.startswith(("1.", "2."))
+    cfg = config if isinstance(config, dict) else None
     warnings: list[str] = []
     weights: Any = _NoWeights()
+    member = "model.weights.h5" if "model.weights.h5" in names else "model.weights.npz"
     try:
-        if "model.weights.h5" in names:
-            weights = Keras3Weights(zip_h5_opener(path, "model.weights.h5"), path.name)
-        elif "model.weights.npz" in names:
-            warnings.append("Weights stored as .npz are not read; only the architecture is shown.")
+        if member == "model.weights.h5":
+            weights = Keras3Weights(zip_h5_opener(path, member), path.name, cfg, keras2)
+        elif member in names:
+            weights = NpzWeights(path, member, cfg, keras2)
         else:
             warnings.append("The file holds no weights; only the architecture is shown.")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelLoadError(f"{path.name}: model.weights.h5 is damaged ({e})") from None
+        raise ModelLoadError(f"{path.name}: {member} is damaged ({e})") from None
     task.report(0.1, "Building graph")
-    version = str(meta.get("keras_version", ""))
-    return _model(path, config, weights, task, version, "Keras 3 .keras", meta, warnings)
+    fmt = "Keras 2 .keras" if keras2 else "Keras 3 .keras"
+    return _model(path, config, weights, task, version, fmt, meta, warnings)
 
 
 def _load_h5(path: Path, task: Task) -> Model:

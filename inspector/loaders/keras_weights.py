@@ -24,6 +24,21 @@ from inspector.ir import Tensor, Weight
 from inspector.loaders.registry import ModelLoadError
 
 Opener = Callable[[], AbstractContextManager[h5py.Group]]
+# Config modules of functional ops (Keras 3 lists them among the layers; they hold no state).
+_OP_MODULES = ("keras.src.ops", "keras.ops")
+
+
+def snake_case(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case (tf_keras adds a "private" prefix for "_X")."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+def _config_layers(config: dict[str, Any]) -> list[Any]:
+    layers = (config.get("config") or {}).get("layers") if isinstance(config, dict) else None
+    return layers if isinstance(layers, list) else []
 
 
 def h5_opener(path: Path) -> Opener:
@@ -124,14 +139,14 @@ def _bias(cfg: dict[str, Any]) -> list[str]:
     return ["bias"] if cfg.get("use_bias", True) else []
 
 
-def own_var_names(cls: str, cfg: dict[str, Any]) -> list[str] | None:
+def own_var_names(cls: str, cfg: dict[str, Any], keras2: bool = False) -> list[str] | None:
     """Keras variable names a layer class creates itself, in creation order, or None."""
     if cls in ("Dense", "EinsumDense") or re.fullmatch(r"Conv[123]D(Transpose)?", cls):
         if cls == "EinsumDense":
             return ["kernel"] + (["bias"] if cfg.get("bias_axes") else [])
         return ["kernel", *_bias(cfg)]
     if cls.startswith("DepthwiseConv"):  # Keras 3 names it "kernel" (Keras 2: depthwise_kernel)
-        return ["kernel", *_bias(cfg)]
+        return ["depthwise_kernel" if keras2 else "kernel", *_bias(cfg)]
     if cls.startswith("SeparableConv"):
         return ["depthwise_kernel", "pointwise_kernel", *_bias(cfg)]
     if cls in ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"):
@@ -192,16 +207,27 @@ def _dedupe(entries: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
 
 
 class Keras3Weights:
-    """Weights of a `.keras` zip's `model.weights.h5`, addressed by container and layer name."""
+    """Weights of a `.keras` zip's `model.weights.h5`, addressed by container and layer name.
 
-    def __init__(self, opener: Opener, where: str) -> None:
+    Keras 3 labels each `vars` group with its layer's name; tf_keras does not, so without
+    labels the groups are matched to layers the way the writer named them (see `label_groups`).
+    """
+
+    def __init__(
+        self, opener: Opener | None, where: str, config: dict[str, Any] | None = None,
+        keras2: bool = False,
+    ) -> None:
         self._opener = opener
         self._where = where
+        self._keras2 = keras2
         self._groups: dict[str, dict[str, str]] = {}
         self._meta: dict[str, tuple[tuple[int, ...], str]] = {}
         self._kids: dict[str, set[str]] = {}  # group path -> names of its sub-groups/datasets
-        with opener() as f:
-            f.visititems(self._visit)
+        if opener is not None:
+            with opener() as f:
+                f.visititems(self._visit)
+        if config is not None and not self._groups:
+            self.label_groups(self.root(), _config_layers(config))
 
     def _visit(self, name: str, obj: Any) -> None:
         parent, _, base = name.rpartition("/")
@@ -216,6 +242,26 @@ class Keras3Weights:
                 label = label.decode("utf-8", "replace")
             if isinstance(label, str):
                 self._groups.setdefault(container, {}).setdefault(label, layer_group)
+
+    def label_groups(self, container: str, layers: list[Any]) -> None:
+        """Name the groups of `container` after the config's layers, as saving_lib does:
+        `snake_case(class)` numbered `_1`, `_2`, ... in `model.layers` order."""
+        labels = self._groups.setdefault(container, {})
+        used: dict[str, int] = {}
+        for ly in layers:
+            if not isinstance(ly, dict) or str(ly.get("module", "")).startswith(_OP_MODULES):
+                continue  # a functional op (keras.ops.add) is not a layer and is not saved
+            base = snake_case(str(ly.get("class_name") or ""))
+            n = used.get(base)
+            used[base] = 0 if n is None else n + 1
+            group = f"{container}/{base}" if n is None else f"{container}/{base}_{n + 1}"
+            name = str(ly.get("name") or (ly.get("config") or {}).get("name") or "")
+            if group.rpartition("/")[2] not in self._kids.get(container, ()):
+                continue
+            labels.setdefault(name, group)
+            nested = (ly.get("config") or {}).get("layers")
+            if isinstance(nested, list):
+                self.label_groups(f"{group}/layers", nested)
 
     def root(self) -> str:
         """The container scope of the top-level model."""
@@ -240,7 +286,7 @@ class Keras3Weights:
             for k in sorted(self._kids.get(f"{group}/vars", ()), key=lambda k: (len(k), k))
             if f"{group}/vars/{k}" in self._meta
         ]
-        names = own_var_names(cls, cfg)
+        names = own_var_names(cls, cfg, self._keras2)
         if names is None or len(names) != len(own):
             names = [f"var_{i}" for i in range(len(own))]
         out = [(n, prefix, p) for n, p in zip(names, own, strict=True)]
@@ -257,9 +303,13 @@ class Keras3Weights:
         shape, dtype = self._meta[path]
         tensor = Tensor(
             name=f"{layer}/{name}", shape=shape, dtype=dtype,
-            loader=_reader(self._opener, path, self._where), kind="keras", location=path,
+            loader=self._loader(path), kind="keras", location=path,
         )
         return Weight(name=name, tensor=tensor)
+
+    def _loader(self, path: str) -> Callable[[], np.ndarray]:
+        assert self._opener is not None
+        return _reader(self._opener, path, self._where)
 
 
 def _strs(values: Any) -> list[str]:
