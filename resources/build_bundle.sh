@@ -38,7 +38,9 @@ step "clean virtual environment in $VENV"
 VPY="$VENV/bin/python"
 [ -x "$VPY" ] || VPY="$VENV/Scripts/python.exe"
 # The core dependencies straight from pyproject.toml, so this list never drifts from it.
-mapfile -t DEPS < <("$VPY" - "$ROOT/pyproject.toml" <<'EOF'
+# (A read loop, not mapfile: macOS still ships bash 3.2.)
+DEPS=()
+while IFS= read -r dep; do DEPS+=("$dep"); done < <("$VPY" - "$ROOT/pyproject.toml" <<'EOF'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 print("\n".join(project["dependencies"] + project["optional-dependencies"]["bundle"]))
@@ -75,8 +77,11 @@ echo "bundle: $APP_DIR, ${SIZE_MB} MB (limit ${MAX_MB} MB)"
 step "self-test of the built app (offscreen)"
 rm -f "$SCREENSHOT"
 # Run from / with no sample override so only the samples inside the bundle can be found.
+# A hung app must not hang CI; macOS has no `timeout` unless coreutils is installed.
+LIMIT=()
+if command -v timeout >/dev/null; then LIMIT=(timeout 600); fi
 (cd / && env -u MODEL_INSPECTOR_SAMPLES QT_QPA_PLATFORM=offscreen \
-    timeout 600 "$EXE" --self-test --screenshot "$SCREENSHOT") \
+    ${LIMIT[@]+"${LIMIT[@]}"} "$EXE" --self-test --screenshot "$SCREENSHOT") \
     || fail "the bundle's self-test failed"
 [ -s "$SCREENSHOT" ] || fail "the self-test wrote no screenshot"
 
