@@ -43,8 +43,16 @@ def install_file_open_handler(app: QApplication, open_file: Callable[[str], obje
     return handler
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (the CLI contract), not usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"model-inspector: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parse(extra: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="model-inspector", add_help=False)
+    p = _OneLineParser(prog="model-inspector", add_help=False)
     p.add_argument("--install-desktop", action="store_true")
     p.add_argument("--uninstall-desktop", action="store_true")
     p.add_argument("--self-test", action="store_true")
@@ -54,7 +62,8 @@ def _parse(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--theme", choices=("system", "light", "dark"))
     ns, unknown = p.parse_known_args(extra)
     if unknown:
-        raise SystemExit(f"model-inspector: unknown option {unknown[0]} (try --help)")
+        print(f"model-inspector: unknown option {unknown[0]} (try --help)", file=sys.stderr)
+        raise SystemExit(2)
     return ns
 
 
