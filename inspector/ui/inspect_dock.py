@@ -150,11 +150,16 @@ class InspectDock(QWidget):
         self.labels, self.labels_source = None, ""
         self.features: list[str] | None = None
         self._edit_feeds, self._pending = [], None
+        self._set_status("")  # an error or timing of the previous tab is not this tab's
         self.input_editor.set_inputs([], {})  # the next refresh shows this tab's input
         if tab is not None and tab.model is not None:
             self.labels, self.labels_source = find_labels(tab.path, tab.model.metadata)
             self.features = feature_names(tab.path)
             self._show_options(tab)
+            if tab.feeds is None:  # name the inputs that wait for a value
+                graph = tab.model.graph
+                self.input_editor.set_inputs(
+                    [graph.value(n) for n in graph.inputs if n not in graph.initializers], {})
         for panel in (self.activation_panel, self.weight_panel, self.function_panel,
                       self.output_panel, self.neuron_view, self.gradients_panel):
             panel.clear()

@@ -136,7 +136,8 @@ class InputEditor(Panel):
             box = QGroupBox(f"{spec.name}  {spec.type_label}", body)
             inner = QVBoxLayout(box)
             if a is None:
-                inner.addWidget(QLabel("no value yet: pick random, zeros, ones or a file"))
+                inner.addWidget(QLabel("no value yet: Random, Zeros, Ones or From file... makes "
+                                       "one and runs the model on it"))
             elif a.dtype.kind in "iuf" and _features(a) <= MAX_EDITABLE:
                 inner.addLayout(self._feature_grid(spec.name, a, (feature_names or {}).get(spec.name)))
             elif _image_like(a):
