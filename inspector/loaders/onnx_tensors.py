@@ -19,7 +19,7 @@ import numpy as np
 from onnx import AttributeProto, NodeProto, SparseTensorProto, TensorProto, numpy_helper
 
 from inspector.ir import Tensor
-from inspector.loaders.onnx_types import _NUMPY_NAMES, elem_type_name
+from inspector.loaders.onnx_types import NUMPY_NAMES, elem_type_name
 from inspector.loaders.registry import ModelLoadError
 
 # 4-bit types pack two elements per byte (onnx IR v10 spec, "int4").
@@ -39,7 +39,7 @@ def _expected_nbytes(elem_type: int, dims: tuple[int, ...]) -> int | None:
     name = elem_type_name(elem_type)
     if name in (None, "string"):
         return None
-    if name in _NUMPY_NAMES.values():
+    if name in NUMPY_NAMES.values():
         return n * np.dtype(name).itemsize
     try:  # bfloat16 and float8 variants: ml_dtypes through onnx's own mapping
         from onnx.helper import tensor_dtype_to_np_dtype
@@ -128,7 +128,7 @@ def _external_tensor(tp: TensorProto, ext: ExternalData) -> Tensor:
 
     def load() -> np.ndarray:
         try:
-            if dtype_name in _NUMPY_NAMES.values() and dtype_name != "string":
+            if dtype_name in NUMPY_NAMES.values() and dtype_name != "string":
                 dt = np.dtype(dtype_name).newbyteorder("<")
                 count = math.prod(dims) if dims else 1
                 arr = np.fromfile(path, dtype=dt, count=count, offset=offset)

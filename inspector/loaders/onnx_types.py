@@ -10,7 +10,7 @@ from inspector.ir import Dim
 
 # Element types numpy names itself; the rest (bfloat16, float8*, int4, ...) keep onnx's own
 # lower-case name, since numpy has no dtype of that name.
-_NUMPY_NAMES: dict[int, str] = {
+NUMPY_NAMES: dict[int, str] = {
     TensorProto.FLOAT: "float32",
     TensorProto.DOUBLE: "float64",
     TensorProto.FLOAT16: "float16",
@@ -37,7 +37,7 @@ def elem_type_name(elem_type: int) -> str | None:
     None for UNDEFINED."""
     if elem_type == TensorProto.UNDEFINED:
         return None
-    name = _NUMPY_NAMES.get(elem_type)
+    name = NUMPY_NAMES.get(elem_type)
     if name is not None:
         return name
     try:

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
+from inspector.loaders.onnx_types import NUMPY_NAMES
 from inspector.progress import NO_TASK, Cancelled, Task
 from inspector.runtime.errors import InputError, RunError
 from inspector.runtime.onnx_blocked import (
@@ -34,22 +35,11 @@ _INLINE_MAX_BYTES = 1 << 16
 _SHAPE_TYPES = frozenset({TensorProto.INT64, TensorProto.INT32})
 
 # Element types onnxruntime returns as plain numpy arrays; the rest (bfloat16, float8, 4-bit,
-# complex) make `InferenceSession.run` fail with "No corresponding Numpy type".
+# complex) make `InferenceSession.run` fail with "No corresponding Numpy type". Strings come
+# back as object arrays.
 _NUMPY_TYPES: dict[int, str] = {
-    TensorProto.FLOAT: "float32",
-    TensorProto.DOUBLE: "float64",
-    TensorProto.FLOAT16: "float16",
-    TensorProto.INT8: "int8",
-    TensorProto.INT16: "int16",
-    TensorProto.INT32: "int32",
-    TensorProto.INT64: "int64",
-    TensorProto.UINT8: "uint8",
-    TensorProto.UINT16: "uint16",
-    TensorProto.UINT32: "uint32",
-    TensorProto.UINT64: "uint64",
-    TensorProto.BOOL: "bool",
-    TensorProto.STRING: "object",
-}
+    t: name for t, name in NUMPY_NAMES.items() if not name.startswith("complex")
+} | {TensorProto.STRING: "object"}
 
 def _elem_type_name(elem_type: int) -> str:
     try:
