@@ -142,6 +142,19 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise CliError(f"{path}: cannot be written ({e.strerror or e})") from None
 
 
+def _write_and_report(args: argparse.Namespace, arrays: dict[str, np.ndarray],
+                      summary: dict[str, Any], lines: list[str]) -> int:
+    """Save `arrays` to the -o file, then print `summary` as JSON (--json) or `lines`."""
+    out = Path(args.output)
+    _save_npz(out, arrays)
+    if args.json:
+        print(json.dumps({"output_file": str(out), **summary, "values": _array_summary(arrays)},
+                         indent=2, default=float))
+    else:
+        print("\n".join(line.replace("{out}", str(out)) for line in lines))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Write every layer's activation for one input to an .npz."""
     from inspector.runtime.activations import run_activations
@@ -149,28 +162,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)
     result = run_activations(model, feeds)
-    out = Path(args.output)
-    _save_npz(out, result.values)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "file": model.path,
-                    "output_file": str(out),
-                    "inputs": _array_summary(feeds),
-                    "outputs": _array_summary(result.outputs),
-                    "values": _array_summary(result.values),
-                    "skipped": result.skipped,
-                    "seconds": result.seconds,
-                },
-                indent=2,
-            )
-        )
-    else:
-        print(f"wrote {len(result.values)} activations to {out}")
-        for key, why in result.skipped.items():
-            print(f"skipped {key}: {why}")
-    return 0
+    values = dict(result.values)
+    summary = {
+        "file": model.path,
+        "inputs": _array_summary(feeds),
+        "outputs": _array_summary(result.outputs),
+        "skipped": result.skipped,
+        "seconds": result.seconds,
+    }
+    lines = [f"wrote {len(values)} activations to {{out}}"]
+    lines += [f"skipped {key}: {why}" for key, why in result.skipped.items()]
+    return _write_and_report(args, values, summary, lines)
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
@@ -180,32 +182,21 @@ def cmd_grad(args: argparse.Namespace) -> int:
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)
     result = compute_gradients(model, feeds, target=args.target, loss=args.loss)
-    out = Path(args.output)
-    _save_npz(out, result.values)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "file": model.path,
-                    "output_file": str(out),
-                    "loss": result.loss,
-                    "loss_kind": result.loss_kind,
-                    "target": result.target,
-                    "output": result.output_name,
-                    "norms": result.norms,
-                    "uncovered": result.uncovered,
-                    "values": _array_summary(result.values),
-                },
-                indent=2,
-                default=float,
-            )
-        )
-    else:
-        print(f"loss {result.loss:.6g} ({result.loss_kind}, target {result.target})")
-        print(f"wrote {len(result.values)} gradients to {out}")
-        for op, why in result.uncovered.items():
-            print(f"no gradient through {op}: {why}")
-    return 0
+    summary = {
+        "file": model.path,
+        "loss": result.loss,
+        "loss_kind": result.loss_kind,
+        "target": result.target,
+        "output": result.output_name,
+        "norms": result.norms,
+        "uncovered": result.uncovered,
+    }
+    lines = [
+        f"loss {result.loss:.6g} ({result.loss_kind}, target {result.target})",
+        f"wrote {len(result.values)} gradients to {{out}}",
+    ]
+    lines += [f"no gradient through {op}: {why}" for op, why in result.uncovered.items()]
+    return _write_and_report(args, result.values, summary, lines)
 
 
 # --- GUI --------------------------------------------------------------------------------
