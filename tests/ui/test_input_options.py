@@ -31,8 +31,12 @@ def seq_model(tmp_path_factory):
 
 
 def _ran(qtbot, tab, check, timeout=30_000) -> None:
-    """Wait until the tab's newest activations satisfy `check`."""
-    qtbot.waitUntil(lambda: tab.activations is not None and check(tab.activations), timeout=timeout)
+    """Wait until the tab's newest activations satisfy `check` (a failed run fails the test)."""
+    failed: list[str] = []
+    tab.job_failed.connect(lambda message, _details: failed.append(message))
+    qtbot.waitUntil(lambda: bool(failed) or (tab.activations is not None and
+                                             check(tab.activations)), timeout=timeout)
+    assert not failed, failed
 
 
 def test_symbolic_sequence_dim_is_asked_for_and_fed(qtbot, main_window, open_model, seq_model):
@@ -200,3 +204,27 @@ def test_sample_csv_standardized_is_the_sample_input(qtbot, main_window, open_mo
     assert main_window.inspect.request_input("file", str(SAMPLES_DIR / "iris_sample.csv"))
     np.testing.assert_allclose(tab.feeds["features"], np.load(SAMPLES_DIR / "iris_mlp_input.npy"),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_shared_and_unnamed_dims_of_two_inputs(qtbot, main_window, open_model, tmp_path):
+    # a: (batch, n), b: (batch, <no name>) -> Concat: "batch" is asked for once (both inputs
+    # must agree, as onnxruntime checks), n once, and b's unnamed dim by input and axis.
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", "n"])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", None])
+    graph = helper.make_graph([helper.make_node("Concat", ["a", "b"], ["y"], axis=1)],
+                              "two", [a, b], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "two_inputs.onnx"
+    onnx.save(model, str(path))
+    tab = open_model(path)
+    dock = main_window.inspect
+    options = dock.input_editor.options
+    assert sorted(options.dim_spins) == ["b:1", "batch", "n"]
+    options.set_dim("batch", 3)
+    options.set_dim("n", 2)
+    options.set_dim("b:1", 5)
+    assert dock.request_input("ones")
+    assert tab.feeds["a"].shape == (3, 2) and tab.feeds["b"].shape == (3, 5)
+    _ran(qtbot, tab, lambda r: r.outputs["y"].shape == (3, 7))
