@@ -89,6 +89,13 @@ def dim_fields(specs: Sequence[InputSpec]) -> list[DimField]:
     return list(fields.values())
 
 
+def _looks_like_image(spec: InputSpec) -> bool:
+    try:
+        return spec.shape is not None and spec.image_layout is not None
+    except InputError:  # a dtype numpy cannot hold (bfloat16, ...): not an image input
+        return False
+
+
 def is_csv(path: str | None) -> bool:
     """True when `path` names a CSV file (its row is then chosen)."""
     return bool(path) and Path(str(path)).suffix.lower() == ".csv"
@@ -183,7 +190,7 @@ class InputOptions(QWidget):
         self.standardize.setChecked(choice.standardize)
         self.standardize.blockSignals(False)
         self.set_file(choice.path)
-        images = any(s.image_layout for s in self.specs if s.shape is not None)
+        images = any(_looks_like_image(s) for s in self.specs)
         self.scaling_label.setVisible(images)
         self.scaling.setVisible(images)
         self._show_shapes()
