@@ -228,4 +228,3 @@ def test_shared_and_unnamed_dims_of_two_inputs(qtbot, main_window, open_model, t
     assert dock.request_input("ones")
     assert tab.feeds["a"].shape == (3, 2) and tab.feeds["b"].shape == (3, 5)
     _ran(qtbot, tab, lambda r: r.outputs["y"].shape == (3, 7))
-
