@@ -6,6 +6,7 @@ Reads Keras 3 (`{"args": [{"class_name": "__keras_tensor__", ...}]}`) and Keras 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -119,6 +120,32 @@ def _io_refs(v: Any) -> list[Ref]:
     return [(str(r[0]), int(r[1]), int(r[2])) for r in v if isinstance(r, list) and len(r) >= 3]
 
 
+def _node_fixes(layers: dict[str, dict[str, Any]]) -> tuple[Callable[[Ref], Ref], Callable[[Ref], Ref]]:
+    """(fix for inbound refs, fix for output_layers refs): node indices -> our call indices.
+
+    A nested Functional's node 0 is its own construction node, which configs leave out, so
+    its calls are numbered from 1: in Keras 2 everywhere (tf_keras functional.py,
+    `_should_skip_first_node`: a Functional, or a Sequential starting with an InputLayer);
+    in Keras 3 only in `output_layers` (functional.py `get_tensor`: `node_index -= 1`).
+    """
+    keras2 = any(
+        isinstance(n, list) for ly in layers.values() for n in (ly.get("inbound_nodes") or [])
+    )
+    skip = set()
+    for name, ly in layers.items():
+        if not _is_model(ly):
+            continue
+        inner = ly["config"]["layers"]
+        first = inner[0].get("class_name") if inner and isinstance(inner[0], dict) else None
+        if ly.get("class_name") != "Sequential" or (keras2 and first == "InputLayer"):
+            skip.add(name)
+
+    def shift(r: Ref) -> Ref:
+        return (r[0], r[1] - 1, r[2]) if r[0] in skip and r[1] > 0 else r
+
+    return (shift if keras2 else lambda r: r), shift
+
+
 @dataclass
 class _Builder:
     weights: WeightSource
@@ -171,6 +198,7 @@ class _Builder:
         self, cfg: dict[str, Any], path: tuple[str, ...], scope: str, bindings: list[str] | None
     ) -> list[str]:
         layers = {_name(ly): ly for ly in cfg.get("layers", []) if isinstance(ly, dict)}
+        fix, fix_out = _node_fixes(layers)
         refs: dict[Ref, str] = {}
         in_refs = _io_refs(cfg.get("input_layers"))
         for i, r in enumerate(in_refs):
@@ -185,10 +213,10 @@ class _Builder:
             if ly.get("class_name") == "InputLayer":
                 continue
             for k, node in enumerate(ly.get("inbound_nodes") or []):
-                calls[(name, k)] = ins = _call_inputs(node)
+                calls[(name, k)] = ins = [(fix(r), shape) for r, shape in _call_inputs(node)]
                 for (src, sk, st), _ in ins:
                     need[(src, sk)] = max(need.get((src, sk), 1), st + 1)
-        out_refs = _io_refs(cfg.get("output_layers"))
+        out_refs = [fix_out(r) for r in _io_refs(cfg.get("output_layers"))]
         for src, sk, st in out_refs:
             need[(src, sk)] = max(need.get((src, sk), 1), st + 1)
         recorded = {ref: s for ins in calls.values() for ref, s in ins if s is not None}

@@ -156,7 +156,7 @@ def _load_h5(path: Path, task: Task) -> Model:
     except json.JSONDecodeError as e:
         raise ModelLoadError(f"{path.name}: model_config is not valid JSON ({e})") from None
     try:
-        weights = LegacyWeights(h5_opener(path), path.name)
+        weights = LegacyWeights(h5_opener(path), path.name, config if isinstance(config, dict) else None)
     except (OSError, KeyError, ValueError) as e:
         raise ModelLoadError(f"{path.name}: the weights in this HDF5 file are damaged ({e})") from None
     version = attrs.get("keras_version", "")

@@ -64,12 +64,19 @@ def _leaf_layers(keras: Any, model: Any, path: tuple[str, ...] = ()) -> list[tup
     return out
 
 
+def _as_list(x: Any) -> list[Any]:
+    """tf_keras gives a bare tensor where Keras 3 gives a list of one."""
+    return list(x) if isinstance(x, list | tuple) else [x]
+
+
 def _bindings(keras: Any, model: Any, table: dict[int, Any]) -> None:
     """Inner input tensors of nested models -> the outer tensors fed to them."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             for node in layer._inbound_nodes:
-                fed = node.input_tensors
+                fed = _as_list(node.input_tensors)
+                if any(f is i for f, i in zip(fed, layer.inputs, strict=False)):
+                    continue  # tf_keras: the model's own construction node, inputs to itself
                 for inner, outer in zip(layer.inputs, fed, strict=False):
                     table[id(inner)] = outer
             _bindings(keras, layer, table)
@@ -106,19 +113,22 @@ def check_against_keras(keras: Any, kmodel: Any, model: Model) -> None:
     for path, layer in leaves:
         nodes = by_layer[(path, layer.name)]
         assert {n.op_type for n in nodes} == {layer.__class__.__name__}
-        calls = [n for n in layer._inbound_nodes if n.input_tensors]
+        calls = [n for n in layer._inbound_nodes if _as_list(n.input_tensors)]
         assert len(nodes) == len(calls), layer.name
-        want = sorted([_source(keras, t, table) for t in c.input_tensors] for c in calls)
+        want = sorted([_source(keras, t, table) for t in _as_list(c.input_tensors)] for c in calls)
         got = sorted([_ir_source(model, v) for v in n.inputs] for n in nodes)
         assert got == want, layer.name
         for node, call in zip(nodes, calls, strict=True):
-            for value, kt in zip(node.outputs, call.output_tensors, strict=False):
+            for value, kt in zip(node.outputs, _as_list(call.output_tensors), strict=False):
                 shape = model.graph.value(value).shape
                 if shape is not None:
                     assert shape == tuple(kt.shape), (layer.name, value)
         weights = nodes[0].weights
         assert [w.tensor.shape for w in weights] == [tuple(w.shape) for w in layer.weights]
-        assert [w.name.split("/")[-1] for w in weights] == [w.name for w in layer.weights]
+        # tf_keras names a variable "dense/kernel:0", Keras 3 just "kernel".
+        assert [w.name.split("/")[-1] for w in weights] == [
+            w.name.split("/")[-1].split(":")[0] for w in layer.weights
+        ]
         for ours, theirs in zip(weights, layer.get_weights(), strict=True):
             assert np.array_equal(ours.tensor.numpy(), theirs)
         assert all(n.weights[i].tensor is weights[i].tensor for n in nodes for i in range(len(weights)))
