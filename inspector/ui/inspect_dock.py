@@ -125,7 +125,7 @@ class InspectDock(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.views, 1)
 
-        self.run_button.clicked.connect(lambda: self.request_input(self._kind()))
+        self.run_button.clicked.connect(self._run_clicked)
         self.backprop_button.clicked.connect(self.request_backprop)
         self.color_by.currentIndexChanged.connect(lambda _i: self._recolor())
         self.labels_button.clicked.connect(self._pick_labels)
@@ -177,6 +177,20 @@ class InspectDock(QWidget):
         text = self.input_kind.currentText()
         return "file" if text.startswith("file") else text
 
+    def _run_clicked(self) -> None:
+        # Run again with the file already chosen rather than asking for it each time.
+        choice = self.choice()
+        kind = self._kind()
+        path = choice.path if choice is not None and kind == "file" else None
+        self.request_input(kind, path)
+
+    def _show_kind(self, kind: str) -> None:
+        index = {"random": 0, "zeros": 1, "ones": 2, "file": 3}.get(kind)
+        if index is not None:
+            self.input_kind.blockSignals(True)
+            self.input_kind.setCurrentIndex(index)
+            self.input_kind.blockSignals(False)
+
     def choice(self) -> InputChoice | None:
         """The current tab's input options (seed, dims, scaling, CSV row, last kind and file)."""
         return self._choices.get(self.tab) if self.tab is not None else None
@@ -223,6 +237,9 @@ class InspectDock(QWidget):
             self._fail(" ".join(text.split()), quiet)
             return False
         choice.kind = kind
+        if kind == "file":
+            choice.path = path
+        self._show_kind(kind)
         self._edit_feeds, self._pending = [], None
         self._set_status(f"input: {kind if kind != 'file' else Path(path or '').name}")
         self.run_requested.emit(feeds)

@@ -228,3 +228,20 @@ def test_shared_and_unnamed_dims_of_two_inputs(qtbot, main_window, open_model, t
     assert dock.request_input("ones")
     assert tab.feeds["a"].shape == (3, 2) and tab.feeds["b"].shape == (3, 5)
     _ran(qtbot, tab, lambda r: r.outputs["y"].shape == (3, 7))
+
+
+def test_run_reuses_the_chosen_file_and_the_combo_shows_it(qtbot, main_window, open_model,
+                                                           monkeypatch):
+    tab = open_model(SAMPLES_DIR / "iris_mlp.onnx")
+    dock = main_window.inspect
+    npy = SAMPLES_DIR / "iris_mlp_input.npy"
+    assert dock.request_input("file", str(npy))
+    assert dock.input_kind.currentText().startswith("file")
+
+    def no_dialog(*_a, **_k):
+        raise AssertionError("Run asked for the file again")
+
+    monkeypatch.setattr("inspector.ui.inspect_dock.QFileDialog.getOpenFileName", no_dialog)
+    tab.feeds = None
+    dock.run_button.click()
+    np.testing.assert_array_equal(tab.feeds["features"], np.load(npy))
