@@ -126,6 +126,7 @@ class InspectDock(QWidget):
         lay.addWidget(self.views, 1)
 
         self.run_button.clicked.connect(self._run_clicked)
+        self.views.currentChanged.connect(self._view_changed)
         self.backprop_button.clicked.connect(self.request_backprop)
         self.color_by.currentIndexChanged.connect(lambda _i: self._recolor())
         self.labels_button.clicked.connect(self._pick_labels)
@@ -441,6 +442,11 @@ class InspectDock(QWidget):
             return
         colors, legend = node_colors(tab.model, tab.graph, stat, tab.activations, tab.gradients)
         tab.view.set_node_colors(colors, legend)
+
+    def _view_changed(self, _index: int) -> None:
+        # The walkthrough dims the graph around its step; leaving it gives the whole graph back.
+        if self.views.currentWidget() is not self.walkthrough and self.tab is not None:
+            self.tab.view.highlight(None)
 
     def _walk_to(self, step: Any) -> None:
         tab = self.tab

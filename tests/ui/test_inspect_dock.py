@@ -35,3 +35,17 @@ def test_backprop_fills_the_gradients_tab(qtbot, main_window, open_model) -> Non
     dock.views.setCurrentWidget(dock.gradients_panel)
     qtbot.wait(10)
     main_window.grab().save("/tmp/test_dock_gradients.png")
+
+
+def test_leaving_the_walkthrough_undims_the_graph(qtbot, main_window, open_model):
+    from tests.ui.conftest import SAMPLES_DIR
+
+    tab = open_model(SAMPLES_DIR / "iris_mlp.onnx")
+    dock = main_window.inspect
+    dock.views.setCurrentWidget(dock.walkthrough)
+    dock.walkthrough.next()
+    dimmed = tab.view._state().dimmed
+    assert dimmed is not None and dimmed.any()
+    dock.views.setCurrentWidget(dock.output_panel)
+    undimmed = tab.view._state().dimmed
+    assert undimmed is None or not undimmed.any()
