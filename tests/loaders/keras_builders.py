@@ -138,3 +138,49 @@ def applications() -> dict[str, Any]:
         "densenet121": apps.DenseNet121(weights=None, input_shape=(64, 64, 3), classes=10),
         "nasnetmobile": apps.NASNetMobile(weights=None, input_shape=(64, 64, 3), classes=10),
     }
+
+
+def volumes() -> Any:
+    """The 3D shape rules: Conv3D, 3D pooling, padding, cropping, up-sampling, transposes."""
+    keras = _keras()
+    L = keras.layers
+    x_in = keras.Input((9, 11, 10, 2), name="vol")
+    x = L.ZeroPadding3D(((1, 0), (0, 2), 1), name="zpad3")(x_in)
+    x = L.Conv3D(3, (3, 2, 3), strides=(1, 2, 2), padding="valid", name="conv3")(x)
+    x = L.MaxPooling3D(2, strides=(2, 1, 1), padding="same", name="maxpool3")(x)
+    x = L.UpSampling3D((1, 2, 3), name="up3")(x)
+    x = L.Cropping3D(((1, 1), (0, 2), (3, 0)), name="crop3")(x)
+    x = L.Conv3DTranspose(2, 3, strides=2, padding="same", name="deconv3")(x)
+    x = L.AveragePooling3D((2, 3, 2), name="avgpool3")(x)
+    x = L.Conv3D(4, 2, dilation_rate=2, padding="same", name="dil3")(x)
+    x = L.GlobalAveragePooling3D(name="gap3")(x)
+    return keras.Model(x_in, x, name="volumes")
+
+
+def channels_first() -> Any:
+    """The image shape rules with data_format="channels_first" (NCHW), 1D to 3D."""
+    keras = _keras()
+    L = keras.layers
+    cf = "channels_first"
+    x_in = keras.Input((3, 17, 14), name="nchw")
+    x = L.ZeroPadding2D(((1, 2), (0, 1)), data_format=cf, name="zpad")(x_in)
+    x = L.Conv2D(4, 3, strides=2, data_format=cf, name="conv")(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", data_format=cf, name="dw")(x)
+    x = L.SeparableConv2D(5, 2, data_format=cf, name="sep")(x)
+    x = L.Conv2DTranspose(3, 3, strides=2, data_format=cf, name="deconv")(x)
+    x = L.Cropping2D(((1, 0), (2, 1)), data_format=cf, name="crop")(x)
+    x = L.UpSampling2D((2, 1), data_format=cf, name="up")(x)
+    x = L.MaxPooling2D(3, strides=2, padding="same", data_format=cf, name="maxpool")(x)
+    x = L.AveragePooling2D(2, data_format=cf, name="avgpool")(x)
+    g = L.GlobalMaxPooling2D(data_format=cf, keepdims=True, name="gmp")(x)
+    v_in = keras.Input((2, 6, 7, 5), name="ncdhw")
+    v = L.Conv3D(3, 2, data_format=cf, name="conv3")(v_in)
+    v = L.MaxPooling3D(2, padding="same", data_format=cf, name="pool3")(v)
+    v = L.UpSampling3D(2, data_format=cf, name="up3")(v)
+    v = L.GlobalAveragePooling3D(data_format=cf, name="gap3")(v)
+    s_in = keras.Input((4, 12), name="ncw")
+    s = L.Conv1D(2, 3, strides=2, data_format=cf, name="conv1")(s_in)
+    s = L.MaxPooling1D(2, data_format=cf, name="pool1")(s)
+    s = L.GlobalAveragePooling1D(data_format=cf, name="gap1")(s)
+    out = L.Concatenate(name="cat")([L.Flatten(name="flat")(g), v, s])
+    return keras.Model([x_in, v_in, s_in], out, name="channels_first")

@@ -184,3 +184,87 @@ def test_loading_imports_no_tensorflow(mlp_files: tuple[Any, dict[str, Path]]) -
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def _with_npz(src: Path, dst: Path, members: dict[str, bytes]) -> Path:
+    """A copy of the real .keras file `src` whose weights are an .npz of `members`."""
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as npz:
+        for name, data in members.items():
+            npz.writestr(name, data)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in ("metadata.json", "config.json"):
+            zout.writestr(name, zin.read(name))
+        zout.writestr("model.weights.npz", buf.getvalue())
+    return dst
+
+
+def _npy_object(payload: bytes) -> bytes:
+    """An .npy member declaring a 0-d object array, followed by `payload` as its pickle."""
+    import io
+
+    from numpy.lib import format as npy_format
+
+    buf = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        buf, {"descr": "|O", "fortran_order": False, "shape": ()}
+    )
+    return buf.getvalue() + payload
+
+
+class _RunsCode:
+    """Pickles as `os.system(cmd)`: what a hostile weights file would hold."""
+
+    def __init__(self, cmd: str) -> None:
+        self.cmd = cmd
+
+    def __reduce__(self) -> Any:
+        import os
+
+        return (os.system, (self.cmd,))
+
+
+def test_npz_pickle_never_runs_code(mlp_files: tuple, tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran"
+    hostile = np.empty((), dtype=object)
+    hostile[()] = {"0": _RunsCode(f"touch {marker}"), "1": np.zeros(8, "float32")}
+    path = _with_npz(
+        mlp_files[1]["keras"], tmp_path / "hostile.keras",
+        {"layers/dense.npy": _npy_object(pickle.dumps(hostile, protocol=4))},
+    )
+    with pytest.raises(ModelLoadError, match="holds no numeric array"):
+        load_model(path).graph.node("d1").weights[0].tensor.numpy()
+    assert not marker.exists()
+
+
+class _SharedBuffer:
+    """Pickles as an ndarray rebuilt from `data`; many of them share one memoised buffer."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> Any:
+        from numpy._core.multiarray import _reconstruct
+
+        state = (1, (len(self.data) // 4,), np.dtype("float32"), False, self.data)
+        return (_reconstruct, (np.ndarray, (0,), b"b"), state)
+
+
+def test_npz_memory_bomb_refused(mlp_files: tuple, tmp_path: Path) -> None:
+    """4096 arrays over one stored 256 KB buffer would allocate 1 GB from a 256 KB member."""
+    import pickle
+
+    data = bytes(2**18)
+    bomb = np.empty((), dtype=object)
+    bomb[()] = {str(i): _SharedBuffer(data) for i in range(4096)}
+    body = pickle.dumps(bomb, protocol=4)
+    assert len(body) < 2 * len(data)  # the buffer really is stored once
+    path = _with_npz(
+        mlp_files[1]["keras"], tmp_path / "bomb.keras", {"layers/dense.npy": _npy_object(body)}
+    )
+    with pytest.raises(ModelLoadError, match="memory bomb"):
+        load_model(path)

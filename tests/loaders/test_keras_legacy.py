@@ -198,7 +198,7 @@ def test_nested_weights_follow_weight_names_not_loose_segments(
     K = keras3
     L = K.layers
     i = K.Input((5, 3), name="inner_in")
-    y = L.Bidirectional(L.LSTM(2, return_sequences=True), name="bidir")(i)
+    y = L.Bidirectional(L.LSTM(2, return_sequences=True, name="lstm"), name="bidir")(i)
     y = L.Dense(3, name="forward_lstm")(y)  # named like Bidirectional's inner sub-layer
     inner = K.Model(i, y, name="inner")
     x = K.Input((5, 3), name="x")
@@ -222,3 +222,14 @@ def test_keras2_h5_without_input_layer_in_nested_config(tfk: Any, tfk_models: di
     assert {n.name for n in model.graph.nodes if n.attr("layer") == "shared"} == {
         "shared", "shared:1", "shared:2"
     }
+
+
+@pytest.mark.parametrize("name", ["nested_shared", "rnn"])
+def test_tf_keras_npz_weights(tfk: Any, tfk_models: dict, name: str, tmp_path: Path) -> None:
+    """tf_keras's saving_lib with the .npz store: plain arrays, groups named by config order."""
+    from tf_keras.src.saving import saving_lib
+
+    kmodel, _ = tfk_models[name]
+    path = tmp_path / f"{name}.keras"
+    saving_lib.save_model(kmodel, str(path), weights_format="npz")
+    check_against_keras(tfk, kmodel, load_model(path))

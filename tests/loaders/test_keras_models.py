@@ -41,6 +41,8 @@ def small_models(keras_mod: Any, tmp_path_factory: pytest.TempPathFactory) -> di
         "convs": kb.convs(),
         "seq_input": kb.sequential(explicit_input=True),
         "seq_noinput": kb.sequential(explicit_input=False),
+        "volumes": kb.volumes(),
+        "channels_first": kb.channels_first(),
     }
     return {k: (m, _save(m, folder, k)) for k, m in models.items()}
 
@@ -153,7 +155,10 @@ def rule_shapes(path: Path) -> dict[str, Any]:
 
 # --- tests --------------------------------------------------------------------------------
 
-SMALL = ["nested", "shared_multi", "rnn", "convs", "seq_input", "seq_noinput"]
+SMALL = [
+    "nested", "shared_multi", "rnn", "convs", "seq_input", "seq_noinput", "volumes",
+    "channels_first",
+]
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5"])
@@ -174,7 +179,9 @@ def test_applications_match_keras(keras_mod: Any, app_models: dict, name: str, f
     check_against_keras(keras_mod, kmodel, load_model(paths[fmt]))
 
 
-@pytest.mark.parametrize("name", ["convs", "rnn", "nested", "shared_multi"])
+@pytest.mark.parametrize(
+    "name", ["convs", "rnn", "nested", "shared_multi", "volumes", "channels_first"]
+)
 def test_shape_rules_match_keras(keras_mod: Any, small_models: dict, name: str) -> None:
     kmodel, paths = small_models[name]
     shapes = rule_shapes(paths["keras"])
@@ -279,3 +286,45 @@ def test_keras2_inbound_format(keras_mod: Any, small_models: dict, name: str, tm
     model = load_model(legacy)
     assert model.format_version == "Keras 2 .h5"
     check_against_keras(keras_mod, kmodel, model)
+
+
+# --- weights stored as model.weights.npz -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def npz_files(small_models: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The small models saved by Keras's saving_lib with its .npz weights store."""
+    from keras.src.saving import saving_lib
+
+    folder = tmp_path_factory.mktemp("keras_npz")
+    out = {}
+    for name in ("nested", "shared_multi", "rnn", "convs"):
+        out[name] = folder / f"{name}.keras"
+        saving_lib.save_model(small_models[name][0], out[name], weights_format="npz")
+    return out
+
+
+@pytest.mark.parametrize("name", ["nested", "shared_multi", "rnn", "convs"])
+def test_npz_weights_match_keras(keras_mod: Any, small_models: dict, npz_files: dict, name: str) -> None:
+    with zipfile.ZipFile(npz_files[name]) as zf:
+        assert "model.weights.npz" in zf.namelist() and "model.weights.h5" not in zf.namelist()
+    model = load_model(npz_files[name])
+    assert model.warnings == ()
+    check_against_keras(keras_mod, small_models[name][0], model)
+
+
+def test_npz_weights_load_lazily(
+    keras_mod: Any, npz_files: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening reads shapes only: no array is built until a weight is asked for."""
+    from inspector.loaders import keras_npz
+
+    def refuse() -> Any:
+        raise AssertionError("an array was built")
+
+    monkeypatch.setattr(keras_npz, "_np_reconstruct", refuse)
+    model = load_model(npz_files["convs"])
+    conv = model.graph.node("conv").weight("kernel")
+    assert conv is not None and conv.tensor.shape == (3, 3, 3, 4)
+    with pytest.raises(AssertionError, match="an array was built"):
+        conv.tensor.numpy()
