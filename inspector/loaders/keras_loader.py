@@ -1,7 +1,8 @@
 """Keras loader: `.keras` zips and legacy `.h5`/`.hdf5` files to the graph IR, without Keras.
 
-Files are read with zipfile, json, h5py and numpy only: nothing is unpickled, evaluated or
-run (a Lambda layer is shown from its config, never called). Zip members are size- and
+Files are read with zipfile, json, h5py and numpy only: nothing is evaluated or run (a Lambda
+layer is shown from its config, never called; `.npz` weights, which Keras pickles, are read by
+an unpickler that imports nothing, see keras_npz). Zip members are size- and
 ratio-capped so a zip bomb is refused before anything is decompressed.
 """
 
@@ -16,13 +17,9 @@ import h5py
 
 from inspector.ir import Model
 from inspector.loaders.keras_config import build_graph
+from inspector.loaders.keras_h5_legacy import LegacyWeights
 from inspector.loaders.keras_npz import NpzWeights
-from inspector.loaders.keras_weights import (
-    Keras3Weights,
-    LegacyWeights,
-    h5_opener,
-    zip_h5_opener,
-)
+from inspector.loaders.keras_weights import Keras3Weights, h5_opener, zip_h5_opener
 from inspector.loaders.registry import LoaderSpec, ModelLoadError, register
 from inspector.progress import Task
 
