@@ -193,14 +193,30 @@ def walkthrough_steps(
     activations: Mapping[str, np.ndarray] | None = None,
     gradients: Mapping[str, np.ndarray] | None = None,
     graph: Graph | None = None,
+    explain: bool = True,
 ) -> list[Step]:
-    """One step per node in the graph's order, skipping constants that only feed weights."""
+    """One step per node in the graph's order, skipping constants that only feed weights.
+
+    With `explain=False` the steps carry no text yet (see `explained`): reading every node's
+    activation to describe it is what a lazily captured run avoids until a step is shown.
+    """
     graph = graph or model.graph
     steps: list[Step] = []
     for node in graph.nodes:
         if node.category == "constant" and not any(graph.consumers(o) for o in node.outputs):
             continue
-        lines = explain_lines(model, node, activations, gradients, graph)
-        steps.append(Step(len(steps), node, node.inputs, node.outputs, " ".join(lines),
-                          tuple(lines)))
+        step = Step(len(steps), node, node.inputs, node.outputs, "")
+        steps.append(explained(step, model, activations, gradients, graph) if explain else step)
     return steps
+
+
+def explained(
+    step: Step,
+    model: Model,
+    activations: Mapping[str, np.ndarray] | None = None,
+    gradients: Mapping[str, np.ndarray] | None = None,
+    graph: Graph | None = None,
+) -> Step:
+    """`step` with its explanation filled in from this input's values."""
+    lines = explain_lines(model, step.node, activations, gradients, graph or model.graph)
+    return Step(step.index, step.node, step.inputs, step.outputs, " ".join(lines), tuple(lines))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.runtime.explain import Step, walkthrough_steps
+from inspector.runtime.explain import Step, explained, walkthrough_steps
 
 
 class WalkthroughPanel(QWidget):
@@ -34,6 +34,8 @@ class WalkthroughPanel(QWidget):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.steps: list[Step] = []
+        self._context: tuple[Any, Any, Any, Any] = (None, None, None, None)
+        self._explained: dict[int, Step] = {}
         self.index = -1
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)
@@ -56,7 +58,10 @@ class WalkthroughPanel(QWidget):
     def set_steps(self, model: Any, activations: Any, gradients: Any, graph: Any = None) -> None:
         """Rebuild the steps from the model and its newest results, keeping the position."""
         keep = self.index
-        self.steps = walkthrough_steps(model, activations, gradients, graph) if model else []
+        # Steps are explained when shown: describing all of them would read every activation.
+        self._context = (model, activations, gradients, graph)
+        self._explained: dict[int, Step] = {}
+        self.steps = walkthrough_steps(model, activations, gradients, graph, explain=False) if model else []
         self.index = min(keep, len(self.steps) - 1)
         self._show(emit=False)
 
@@ -82,7 +87,15 @@ class WalkthroughPanel(QWidget):
     def current(self) -> Step | None:
         """The step shown, or None."""
         order = self.order()
-        return order[self.index] if 0 <= self.index < len(order) else None
+        if not 0 <= self.index < len(order):
+            return None
+        step = order[self.index]
+        done = self._explained.get(step.index)
+        if done is None:
+            model, activations, gradients, graph = self._context
+            done = self._explained[step.index] = explained(step, model, activations, gradients,
+                                                           graph)
+        return done
 
     def _show(self, emit: bool = False) -> None:
         step = self.current()

@@ -49,3 +49,31 @@ def test_leaving_the_walkthrough_undims_the_graph(qtbot, main_window, open_model
     dock.views.setCurrentWidget(dock.output_panel)
     undimmed = tab.view._state().dimmed
     assert undimmed is None or not undimmed.any()
+
+
+def test_walkthrough_visits_every_layer_in_order_with_this_inputs_numbers(qtbot, main_window,
+                                                                          open_model):
+    """Digits CNN (ONNX): one step per node in the file's order; each step selects its node and
+    states the layer's real output range for this input."""
+    import numpy as np
+
+    from tests.ui.conftest import SAMPLES_DIR
+
+    tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
+    dock = main_window.inspect
+    assert dock.request_input("file", str(SAMPLES_DIR / "digits_cnn_input.npy"))
+    qtbot.waitUntil(lambda: tab.activations is not None, timeout=30_000)
+    dock.views.setCurrentWidget(dock.walkthrough)
+    walk = dock.walkthrough
+    expected = [n.name for n in tab.model.graph.nodes if n.category != "constant"]
+    seen = []
+    walk.go(0)
+    for _ in expected:
+        step = walk.current()
+        seen.append(step.node.name)
+        assert tab.view.selected_node() is step.node
+        out = np.asarray(tab.activations.values[step.node.outputs[0]], dtype=np.float64)
+        if out.size > 1:
+            assert f"max {out.max():.3g}" in step.text, step.text
+        walk.next()
+    assert seen == expected
