@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from inspector.loaders.registry import load_model
 from inspector.ui.graph.view import GraphView
-from tests.ui.test_graph_view_models import conv_net, if_model, transformer
+from tests.ui.view_models import conv_net, if_model, transformer
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from inspector.loaders.registry import load_model
 from inspector.ui.graph import relayout, scene
 from inspector.ui.graph.view import GraphView
 from inspector.ui.model_tab import ModelTab
-from tests.ui.test_graph_view_models import conv_net, transformer
+from tests.ui.view_models import conv_net, transformer
 
 LAYERS = 200  # ~12 nodes a layer: well past relayout.SYNC_LIMIT
 

@@ -15,7 +15,7 @@ from inspector.loaders.registry import load_model
 from inspector.ui.graph.style import category_color
 from inspector.ui.graph.view import GraphView
 from inspector.ui.render import render_model
-from tests.ui.test_graph_view_models import conv_net
+from tests.ui.view_models import conv_net
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
