@@ -60,12 +60,6 @@ def clear_sessions() -> None:
     _SESSIONS.clear()
 
 
-def _sub_task(task: Task, lo: float, hi: float) -> Task:
-    """A Task reporting into [lo, hi] of the parent's range."""
-    if task.progress is None:
-        return Task(cancelled=task.cancelled)
-    parent = task.progress
-    return Task(lambda f, m: parent(lo + (hi - lo) * f, m), task.cancelled)
 
 
 def _run_onnx(
@@ -73,7 +67,7 @@ def _run_onnx(
 ) -> ActivationResult:
     sess = session_for(model.path, lazy=lazy)
     task.report(0.1, "running every node")
-    captured = sess.run(feeds, _sub_task(task, 0.1, 1.0))
+    captured = sess.run(feeds, task.part(0.1, 1.0))
     values: Mapping[str, np.ndarray] = captured if lazy else captured.materialize()
     by_node = {
         node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
@@ -119,11 +113,11 @@ def _keras_by_node(model: Model, values: dict[str, np.ndarray]) -> dict[str, lis
 
 
 def _run_keras(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
-    conv = convert_keras(Path(model.path), _sub_task(task, 0.0, 0.8))
+    conv = convert_keras(Path(model.path), task.part(0.0, 0.8))
     sess = session_for(conv.onnx_path, expose=False)
     onnx_feeds = _keras_feeds(model, feeds, conv.inputs, sess.input_names)
     task.report(0.85, "running every layer")
-    raw = sess.run(onnx_feeds, _sub_task(task, 0.85, 1.0))
+    raw = sess.run(onnx_feeds, task.part(0.85, 1.0))
     # Input layers come first, holding what was fed, as Keras's InputLayer outputs do.
     values: dict[str, np.ndarray] = {}
     for keras_name, onnx_name in conv.inputs.items():

@@ -105,8 +105,7 @@ def onnx_gradients(
     graph = proto.graph  # type: ignore[attr-defined]
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)  # type: ignore[attr-defined]
     task.report(0.0, "forward pass")
-    values = _forward(model, proto, feeds, Task(
-        (lambda f, m: task.report(0.3 * f, m)) if task.progress else None, task.cancelled))
+    values = _forward(model, proto, feeds, task.part(0.0, 0.3))
 
     out_name = output or (graph.output[0].name if graph.output else "")
     if out_name not in values:

@@ -48,7 +48,7 @@ class _Runnable:
             self.signals.progressed.emit(self.gen, fraction, message)
 
     def run(self) -> None:
-        task = Task(progress=self._progress, cancelled=self.stop.is_set)
+        task = Task(progress=self._progress, cancelled=self.stop.is_set, yield_gil=True)
         try:
             result = self.fn(task)
         except Cancelled:

@@ -24,9 +24,6 @@ from inspector.ui.jobs import JobSlot
 LOAD_SHARE = 0.6
 
 
-def _part(task: Task, lo: float, hi: float) -> Task:
-    """A Task reporting its [0, 1] progress into [lo, hi] of `task` (same cancel check)."""
-    return Task(progress=lambda f, m: task.report(lo + (hi - lo) * f, m), cancelled=task.cancelled)
 
 
 def _load(path: str, task: Task, options: SceneOptions | None = None) -> tuple[Model, SceneData]:
@@ -35,8 +32,8 @@ def _load(path: str, task: Task, options: SceneOptions | None = None) -> tuple[M
     from inspector.loaders import load_model
 
     task.report(0.0, f"Opening {Path(path).name}")
-    model = load_model(path, _part(task, 0.0, LOAD_SHARE))
-    data = scene.prepare(model, None, None, options, _part(task, LOAD_SHARE, 1.0))
+    model = load_model(path, task.part(0.0, LOAD_SHARE))
+    data = scene.prepare(model, None, None, options, task.part(LOAD_SHARE, 1.0))
     task.report(1.0, "Opened")
     return model, data
 
