@@ -208,3 +208,98 @@ def _rgb(img):
     img = img.convertToFormat(img.Format.Format_RGB888)
     return Image.frombytes("RGB", (img.width(), img.height()),
                            bytes(img.constBits())[: img.width() * img.height() * 3])
+
+
+# ------------------------------------------------------------------ edge shape labels
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def _label_scenes(model_dir: Path):
+    """Scenes of real models, every group expanded, both directions."""
+    from inspector.ui.graph.scene import SceneOptions, all_groups, prepare
+
+    paths = [SAMPLES / "digits_cnn.onnx", SAMPLES / "digits_cnn.keras",
+             SAMPLES / "trend_gru.onnx", model_dir / "encoder.onnx", model_dir / "conv.onnx"]
+    for path in paths:
+        if not path.exists():
+            continue
+        model = load_model(path)
+        for direction in ("TB", "LR"):
+            yield path.name, direction, prepare(model, model.graph, all_groups(model.graph),
+                                                SceneOptions(direction=direction))
+
+
+def _drawn_curve(pts: np.ndarray) -> np.ndarray:
+    """Points along the edge as the painter draws it: a straight line for two points, else
+    the layout's own Bezier pieces (`smooth_path`)."""
+    from inspector.layout import smooth_path
+
+    t = np.linspace(0, 1, 33)[:, None]
+    if len(pts) == 2:
+        return pts[0] + (pts[1] - pts[0]) * t
+    out, start = [], np.asarray(pts[0], dtype=float)
+    for c1, c2, end in smooth_path(pts):
+        c1, c2, end = map(np.asarray, (c1, c2, end))
+        out.append((1 - t) ** 3 * start + 3 * (1 - t) ** 2 * t * c1
+                   + 3 * (1 - t) * t**2 * c2 + t**3 * end)
+        start = end
+    return np.concatenate(out)
+
+
+def _intersects(b, rects: np.ndarray) -> np.ndarray:
+    return ((rects[:, 0] < b[2]) & (rects[:, 2] > b[0])
+            & (rects[:, 1] < b[3]) & (rects[:, 3] > b[1]))
+
+
+def test_edge_labels_clear_nodes_and_frame_titles(model_dir) -> None:
+    from inspector.ui.graph.labels import LabelPlacer
+    from inspector.ui.graph.scene import FRAME_LABEL_H
+
+    checked = 0
+    for name, direction, data in _label_scenes(model_dir):
+        boxes = LabelPlacer(data).boxes()
+        labelled = [e for e, t in enumerate(data.edge_labels) if t and len(data.routes[e]) >= 2]
+        assert sorted(boxes) == labelled, (name, direction)
+        bands = np.array([(f.rect[0], f.rect[1], f.rect[2], f.rect[1] + FRAME_LABEL_H)
+                          for f in data.frames]).reshape(-1, 4)
+        for e, b in boxes.items():
+            where = (name, direction, data.edge_labels[e])
+            assert not _intersects(b, data.rects).any(), where
+            assert not _intersects(b, bands).any(), where
+            # beside its own edge: the drawn curve does not run through the label
+            curve = _drawn_curve(data.routes[e])
+            inside = ((curve[:, 0] > b[0]) & (curve[:, 0] < b[2])
+                      & (curve[:, 1] > b[1]) & (curve[:, 1] < b[3]))
+            assert not inside.any(), where
+            checked += 1
+    assert checked > 50
+
+
+def test_left_to_right_labels_do_not_overlap_each_other(model_dir) -> None:
+    from inspector.ui.graph.labels import LabelPlacer
+
+    for name, direction, data in _label_scenes(model_dir):
+        if direction != "LR" or name != "digits_cnn.onnx":
+            continue
+        boxes = np.array(list(LabelPlacer(data).boxes().values()))
+        for k, b in enumerate(boxes):
+            others = np.delete(boxes, k, axis=0)
+            assert not _intersects(b, others).any()
+
+
+def test_labels_are_painted_where_placed(view, model_dir) -> None:
+    view.set_model(load_model(SAMPLES / "digits_cnn.onnx"))
+    view.expand_all()
+    view.set_palette("dark")
+    view.set_zoom(1.5)
+    data = view.scene_data
+    e = next(k for k, t in enumerate(data.edge_labels) if t.startswith("batch"))
+    view.center_on(*data.routes[e][0])
+    img = np.asarray(_rgb(view.render_image(900, 1100))).astype(int)
+    box = view.painter._labels.box(e)
+    s, tx, ty = view.zoom(), view._tx, view._ty
+    x0, y0, x1, y1 = (int(box[0] * s + tx), int(box[1] * s + ty), int(box[2] * s + tx),
+                      int(box[3] * s + ty))
+    patch = img[y0:y1, x0:x1]
+    bg = np.array(view._palette.background)
+    assert (np.abs(patch - bg).sum(axis=2) > 120).sum() > 20  # readable ink in the box

@@ -14,6 +14,7 @@ import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 
+from inspector.ui.graph.labels import DESCENT, LabelPlacer
 from inspector.ui.graph.node_content import (
     FONT_SIZE,
     HEADER_H,
@@ -54,6 +55,7 @@ class GraphPainter:
         self.items_drawn = 0  # items (nodes, groups, inputs, outputs) drawn by the last paint
         self._data: SceneData | None = None
         self._paths: dict[int, QPainterPath] = {}
+        self._labels: LabelPlacer | None = None
         self._font = QFont()
         self._font.setPixelSize(int(FONT_SIZE))
         self._bold = QFont(self._font)
@@ -70,6 +72,7 @@ class GraphPainter:
         """Forget caches that belong to the previous scene."""
         self._data = data
         self._paths = {}
+        self._labels = None
         # One colour lookup per distinct category, then a vectorised gather (100k items).
         cats: dict[str, int] = {}
         codes = np.fromiter((cats.setdefault(c.category, len(cats)) for c in data.contents),
@@ -230,18 +233,19 @@ class GraphPainter:
                            state: PaintState, scale: float) -> None:
         if len(segs) == 0 or scale * SMALL_FONT_SIZE < 6.0:
             return
+        if self._labels is None:
+            self._labels = LabelPlacer(data)
         p.setFont(self._small)
-        p.setPen(qcolor(state.palette.edge_label))
+        pal = state.palette
+        normal, faint = qcolor(pal.edge_label), qcolor(pal.edge_label, pal.dim_alpha)
         for e in np.unique(data.segment_edge[segs]).tolist():
-            label = data.edge_labels[e]
-            if not label:
+            box = self._labels.box(e)
+            if box is None:
                 continue
-            pts = data.routes[e]
-            if len(pts) < 2:
-                continue
-            k = (len(pts) - 1) // 2
-            mx, my = (pts[k] + pts[k + 1]) / 2
-            self._text(p, mx + 4, my + 3, label)
+            a, b = data.edges[e]
+            dim = self._dim(int(a), state) or self._dim(int(b), state)
+            p.setPen(faint if dim else normal)
+            self._text(p, box[0], box[3] - DESCENT, data.edge_labels[e])
 
     def _paint_nodes_full(self, p: QPainter, data: SceneData, nodes: np.ndarray,
                           state: PaintState) -> None:

@@ -29,6 +29,9 @@ from inspector.ui.graph.spatial import SpatialGrid
 
 FRAME_PAD = 12.0
 FRAME_LABEL_H = 18.0
+LR_GAP_MAX = 150.0
+#: Labels are drawn at SMALL_FONT_SIZE rounded to whole pixels.
+LABEL_PX_RATIO = round(SMALL_FONT_SIZE) / SMALL_FONT_SIZE
 
 
 @dataclass(frozen=True)
@@ -172,9 +175,11 @@ def _prepare(model: Model | None, graph: Graph | None,
             task.check()
     sizes = np.array(size_list, dtype=np.float64).reshape(n, 2)
     edges = np.asarray(vg.edges, dtype=np.int64).reshape(-1, 2)
+    edge_values = list(vg.edge_values)
+    edge_labels = [_shape_label(graph, v) for v in edge_values]
     task.report(0.3, "Laying out")
     lay = layered_layout(n, edges, sizes, options.direction, options.node_gap,
-                         options.layer_gap, task, groups=_group_ids(items),
+                         _layer_gap(options, edge_labels, small), task, groups=_group_ids(items),
                          group_pad=FRAME_PAD, group_title=FRAME_LABEL_H)
     task.report(0.85, "Indexing")
     pos = np.asarray(lay.positions, dtype=np.float64).reshape(-1, 2)
@@ -182,8 +187,6 @@ def _prepare(model: Model | None, graph: Graph | None,
     rects = np.hstack([pos - half, pos + half]) if n else np.zeros((0, 4))
     routes = [np.asarray(r, dtype=np.float64).reshape(-1, 2) for r in lay.routes]
     segments, segment_edge = _segments(routes)
-    edge_values = list(vg.edge_values)
-    edge_labels = [_shape_label(graph, v) for v in edge_values]
     frames = _frames(items, rects, frozenset(expanded))
     data = SceneData(
         graph=graph, options=options, expanded=frozenset(expanded), items=items,
@@ -196,6 +199,15 @@ def _prepare(model: Model | None, graph: Graph | None,
     )
     task.report(1.0, "")
     return data
+
+
+def _layer_gap(options: SceneOptions, labels: Sequence[str], small: TextMeasure) -> float:
+    """Left to right, a shape label sits above its edge between two layers: widen the gap
+    to the longest label (capped) so labels do not run into the nodes either side."""
+    if options.direction != "LR" or not labels:
+        return options.layer_gap
+    widest = max(small.width(t) for t in set(labels))
+    return float(min(max(options.layer_gap, widest * LABEL_PX_RATIO + 16.0), LR_GAP_MAX))
 
 
 def _shape_label(graph: Graph, value_name: str) -> str:
