@@ -303,3 +303,85 @@ def test_labels_are_painted_where_placed(view, model_dir) -> None:
     patch = img[y0:y1, x0:x1]
     bg = np.array(view._palette.background)
     assert (np.abs(patch - bg).sum(axis=2) > 120).sum() > 20  # readable ink in the box
+
+
+# ------------------------------------------------------------------ legibility
+def _wcag(a, b) -> float:
+    """WCAG 2 contrast ratio, written out here independently of style.contrast."""
+    def lum(rgb):
+        c = np.asarray(rgb, dtype=float) / 255
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_palette_text_and_lines_are_legible(name) -> None:
+    from inspector.ui.graph.style import CATEGORY_COLORS, palette, text_on
+
+    pal = palette(name)
+    for cat in CATEGORY_COLORS:
+        head = pal.header(cat)
+        assert _wcag(head, text_on(head)) >= 4.5, (name, cat)  # WCAG AA for text
+    for fg, bg in ((pal.node_text, pal.node_body), (pal.key_text, pal.node_body),
+                   (pal.edge_label, pal.background), (pal.frame_text, pal.frame_fill),
+                   (pal.overlay_text, pal.overlay_fill), (pal.node_text, pal.io_fill)):
+        assert _wcag(fg, bg) >= 4.5, (name, fg, bg)
+    for line in (pal.edge, pal.selection, pal.node_border):
+        assert _wcag(line, pal.background) >= 3.0, (name, line)  # WCAG non-text minimum
+
+
+def test_dark_palette_has_no_glaring_headers() -> None:
+    from inspector.ui.graph.style import CATEGORY_COLORS, palette
+
+    dark = palette("dark")
+    for cat in CATEGORY_COLORS:
+        # no header far brighter than the dark canvas: light greys glare next to it
+        assert _wcag(dark.header(cat), dark.background) < 5.0, cat
+
+
+def test_dark_headers_are_drawn_in_the_dark_palette(view, model_dir) -> None:
+    from inspector.ui.graph.style import palette
+
+    view.set_model(load_model(SAMPLES / "digits_cnn.onnx"))
+    view.expand_all()
+    view.set_zoom(1.0)
+    add = next(i for i, it in enumerate(view.scene_data.items)
+               if it.kind == "node" and it.node.op_type == "Add")
+    view.center_on(*view._item_center(add))
+    view.set_palette("dark")
+    img = np.asarray(_rgb(view.render_image(900, 1100)))
+    dark_math = palette("dark").header("math")
+    assert dark_math != palette("light").header("math")
+    assert (img == dark_math).all(axis=2).sum() > 200
+
+
+def test_trace_keeps_the_models_input_lit(view, model_dir) -> None:
+    view.set_model(load_model(model_dir / "conv.onnx"))
+    view.trace("relu1", "ancestors")
+    kinds = [it.kind for it in view.scene_data.items]
+    assert not view._dimmed[kinds.index("input")]
+    assert view._dimmed[kinds.index("output")]
+    view.trace("relu1", "descendants")
+    assert view._dimmed[kinds.index("input")]
+    assert not view._dimmed[kinds.index("output")]
+
+
+def test_long_names_are_cut_in_the_node_and_whole_in_the_tooltip(view, model_dir) -> None:
+    from inspector.ui.graph.node_content import MAX_NAME
+
+    model = load_model(model_dir / "encoder.onnx")
+    longest = max((n for n in model.graph.nodes), key=lambda n: len(n.name))
+    assert len(longest.name) > MAX_NAME
+    view.set_model(model)
+    view.expand_all()
+    view.set_show_names(True)
+    i = view.scene_data.index_of_node[longest.name]
+    shown = view.scene_data.contents[i].subtitle
+    assert len(shown) == MAX_NAME and shown.startswith("\u2026")
+    assert longest.name.endswith(shown[1:])
+    view.set_zoom(1.0)
+    view.center_on(*view._item_center(i))
+    tip = view.tooltip_at(_screen_center(view, i))
+    assert longest.name in tip and longest.op_type in tip

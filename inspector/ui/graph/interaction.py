@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QHelpEvent, QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QToolTip
 
 
 class ViewInteraction:
@@ -20,6 +22,44 @@ class ViewInteraction:
     _press: QPointF | None
     _press_t: tuple[float, float]
     _dragging_minimap: bool
+
+    def event(self, event: QEvent) -> bool:
+        """Tooltips: the full name of what is under the cursor (names in nodes are cut)."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)  # type: ignore[arg-type]
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)  # type: ignore[misc]
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """Rich text naming the node, group, input/output or edge at widget position `pos`."""
+        if self._data is None or self._nav is None:
+            return ""
+        x, y = self._to_world(pos)
+        data = self._data
+        hit = self._nav.node_at(x, y)
+        if hit is not None:
+            item = data.items[hit]
+            if item.kind == "node" and item.node is not None:
+                node = item.node
+                lines = [f"<b>{escape(node.op_type)}</b>", escape(node.name)]
+                if node.group:
+                    lines.append("in " + escape(" / ".join(node.group)))
+                return "<br>".join(lines)
+            if item.kind == "group":
+                count = int(getattr(item, "count", 0) or 0)
+                return (f"<b>{escape(' / '.join(item.group))}</b><br>{count} nodes"
+                        "<br>double-click to expand")
+            return f"<b>{escape(item.kind)}</b> {escape(item.label)}"
+        e = self._nav.edge_at(x, y, 5.0 / self._scale)
+        if e is not None:
+            label = data.edge_labels[e]
+            return escape(data.edge_values[e]) + (f"<br>{escape(label)}" if label else "")
+        return ""
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         """Zoom around the cursor."""

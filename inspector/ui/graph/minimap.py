@@ -73,12 +73,18 @@ class Minimap:
         return self.rect
 
     def paint(self, p: QPainter, overview: Overview, view_world: tuple[float, ...],
-              frame_rgb: tuple[int, int, int], accent: tuple[int, int, int]) -> None:
+              frame_rgb: tuple[int, int, int], accent: tuple[int, int, int],
+              fill_rgb: tuple[int, int, int] | None = None) -> None:
         """Draw the overview raster and the viewport rectangle (device coordinates)."""
         if not self.visible or overview.image is None or self.rect.isEmpty():
             return
         r = self.rect
         p.save()
+        if fill_rgb is not None:
+            # a panel around the raster, or the map melts into a canvas of the same colour
+            p.setPen(QPen(qcolor(frame_rgb), 1))
+            p.setBrush(qcolor(fill_rgb, 240))
+            p.drawRoundedRect(r.adjusted(-4, -4, 4, 4), 4, 4)
         p.setPen(QPen(qcolor(frame_rgb), 1))
         p.setBrush(QColor(255, 255, 255, 0))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)

@@ -32,9 +32,10 @@ def legend(p: QPainter, entries: list[tuple[str, RGB]], widget_h: int, pal: Pale
     p.drawRoundedRect(QRectF(x, y, w, h), 5, 5)
     for k, (label, rgb) in enumerate(entries):
         ry = y + 5 + k * row
-        p.setPen(Qt.PenStyle.NoPen)
+        # outlined: a dark swatch (viridis' low end) on the dark theme's panel still shows
+        p.setPen(QPen(qcolor(pal.node_border), 1))
         p.setBrush(qcolor(rgb))
-        p.drawRect(QRectF(x + 8, ry + 3, 16, 12))
+        p.drawRect(QRectF(x + 8.5, ry + 3.5, 16, 12))
         p.setPen(qcolor(pal.overlay_text))
         p.drawText(QPointF(x + 30, ry + 13.5), label)
     p.restore()

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 
 from inspector.ui.graph.labels import DESCENT, LabelPlacer
 from inspector.ui.graph.node_content import (
@@ -24,11 +33,12 @@ from inspector.ui.graph.node_content import (
     SMALL_FONT_SIZE,
 )
 from inspector.ui.graph.scene import SceneData
-from inspector.ui.graph.style import RGB, Palette, category_color, text_on
+from inspector.ui.graph.style import RGB, Palette, text_on
 
 #: Below this many screen pixels per font pixel, text is unreadable: draw plain boxes.
 TEXT_MIN_SCALE = 5.0 / FONT_SIZE
 ARROW = 7.0
+FRAME_ALPHA = 150
 
 
 def qcolor(rgb: RGB, alpha: int = 255) -> QColor:
@@ -62,7 +72,11 @@ class GraphPainter:
         self._bold.setBold(True)
         self._small = QFont(self._font)
         self._small.setPixelSize(int(round(SMALL_FONT_SIZE)))
-        self._cat_colors: np.ndarray = np.zeros((0, 3))
+        self._metrics = {id(f): QFontMetricsF(f) for f in (self._font, self._bold, self._small)}
+        self._widths: dict[tuple[str, int], float] = {}
+        self._cat_names: list[str] = []
+        self._cat_codes: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._cat_by_palette: dict[str, np.ndarray] = {}
 
     def font(self) -> QFont:
         """The regular font node rows are drawn in (the view measures char widths with it)."""
@@ -77,8 +91,9 @@ class GraphPainter:
         cats: dict[str, int] = {}
         codes = np.fromiter((cats.setdefault(c.category, len(cats)) for c in data.contents),
                             dtype=np.int64, count=len(data.contents))
-        table = np.array([category_color(c) for c in cats], dtype=np.int64).reshape(-1, 3)
-        self._cat_colors = table[codes] if len(codes) else np.zeros((0, 3), dtype=np.int64)
+        self._cat_names = list(cats)
+        self._cat_codes = codes
+        self._cat_by_palette = {}
 
     # ------------------------------------------------------------------ entry point
     def paint(self, p: QPainter, data: SceneData, world: tuple[float, float, float, float],
@@ -97,6 +112,7 @@ class GraphPainter:
         self._paint_frames(p, data, world, state, full)
         if full:
             self._paint_edges_full(p, data, segs, state)
+            self._paint_frame_titles(p, data, world, state)
             self._paint_nodes_full(p, data, nodes, state)
             self._paint_edge_labels(p, data, segs, state, scale)
         else:
@@ -113,14 +129,34 @@ class GraphPainter:
                               6, 6)
 
     # ------------------------------------------------------------------ helpers
+    def _cat_colors(self, pal: Palette) -> np.ndarray:
+        """(n, 3) header colour per item in palette `pal` (built once per scene and palette)."""
+        table = self._cat_by_palette.get(pal.name)
+        if table is None:
+            rows = [pal.header(c) for c in self._cat_names]
+            lut = np.array(rows, dtype=np.int64).reshape(-1, 3)
+            table = lut[self._cat_codes] if len(self._cat_codes) else np.zeros((0, 3), np.int64)
+            self._cat_by_palette[pal.name] = table
+        return table
+
     def _header_rgb(self, i: int, state: PaintState) -> RGB:
         if state.colors is not None and i in state.colors:
             return state.colors[i]
-        c = self._cat_colors[i]
+        c = self._cat_colors(state.palette)[i]
         return (int(c[0]), int(c[1]), int(c[2]))
 
     def _dim(self, i: int, state: PaintState) -> bool:
         return state.dimmed is not None and bool(state.dimmed[i])
+
+    def _width(self, text: str, font: QFont) -> float:
+        """The real advance of `text` in `font` (cached: the same titles and keys repeat)."""
+        key = (text, id(font))
+        w = self._widths.get(key)
+        if w is None:
+            if len(self._widths) > 100_000:
+                self._widths.clear()
+            w = self._widths[key] = self._metrics[id(font)].horizontalAdvance(text)
+        return w
 
     def _text(self, p: QPainter, x: float, y: float, text: str) -> None:
         self.text_calls += 1
@@ -130,21 +166,40 @@ class GraphPainter:
     def _paint_frames(self, p: QPainter, data: SceneData, world: tuple[float, ...],
                       state: PaintState, full: bool) -> None:
         pal = state.palette
+        p.setPen(QPen(qcolor(pal.frame_border), 1.2))
+        p.setBrush(qcolor(pal.frame_fill, FRAME_ALPHA))
         for f in data.frames:
             x0, y0, x1, y1 = f.rect
             if x1 < world[0] or x0 > world[2] or y1 < world[1] or y0 > world[3]:
                 continue
-            p.setPen(QPen(qcolor(pal.frame_border), 1.2))
-            p.setBrush(qcolor(pal.frame_fill, 150))
             p.drawRoundedRect(QRectF(x0, y0, x1 - x0, y1 - y0), 8, 8)
-            if full:
-                bx, by = x0 + 7, y0 + 4
-                p.setBrush(qcolor(pal.background))
-                p.drawRect(QRectF(bx, by, 11, 11))
-                p.drawLine(QPointF(bx + 3, by + 5.5), QPointF(bx + 8, by + 5.5))
-                p.setPen(qcolor(pal.frame_text))
-                p.setFont(self._bold)
-                self._text(p, bx + 16, by + 10, f.label)
+
+    def _paint_frame_titles(self, p: QPainter, data: SceneData, world: tuple[float, ...],
+                            state: PaintState) -> None:
+        """Titles go over the edges, on a patch of their frame's colour: an edge entering a
+        frame often runs through its title band, and struck-through text is unreadable."""
+        pal = state.palette
+        fm = self._metrics[id(self._bold)]
+        p.setFont(self._bold)
+        for f in data.frames:
+            x0, y0, x1, y1 = f.rect
+            if x1 < world[0] or x0 > world[2] or y0 + 20 < world[1] or y0 > world[3]:
+                continue
+            bx, by = x0 + 7, y0 + 4
+            room = max(x1 - bx - 24, 20.0)
+            label = f.label
+            if self._width(label, self._bold) > room:
+                label = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, room)
+            tw = self._width(label, self._bold)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(qcolor(_stacked(pal, f.depth)))
+            p.drawRoundedRect(QRectF(bx - 2, by - 2, tw + 22, 15), 3, 3)
+            p.setPen(QPen(qcolor(pal.frame_border), 1.0))
+            p.setBrush(qcolor(pal.background))
+            p.drawRect(QRectF(bx, by, 11, 11))
+            p.drawLine(QPointF(bx + 3, by + 5.5), QPointF(bx + 8, by + 5.5))
+            p.setPen(qcolor(pal.frame_text))
+            self._text(p, bx + 16, by + 10, label)
 
     # ------------------------------------------------------------------ batched (far) mode
     def _paint_edges_batched(self, p: QPainter, data: SceneData, segs: np.ndarray,
@@ -161,7 +216,7 @@ class GraphPainter:
                              state: PaintState) -> None:
         if len(nodes) == 0:
             return
-        rgb = self._cat_colors[nodes].copy()
+        rgb = self._cat_colors(state.palette)[nodes].copy()
         if state.colors:
             for k, i in enumerate(nodes.tolist()):
                 c = state.colors.get(i)
@@ -273,12 +328,11 @@ class GraphPainter:
         p.setPen(qcolor(pal.node_text))
         p.setFont(self._bold)
         cx = rect.center().x()
-        fm_w = _approx_w(c.title, FONT_SIZE * 1.09)
-        self._text(p, cx - fm_w / 2, rect.top() + 15, c.title)
+        self._text(p, cx - self._width(c.title, self._bold) / 2, rect.top() + 15, c.title)
         if c.subtitle:
             p.setFont(self._small)
             p.setPen(qcolor(pal.key_text))
-            self._text(p, cx - _approx_w(c.subtitle, SMALL_FONT_SIZE) / 2, rect.top() + 30,
+            self._text(p, cx - self._width(c.subtitle, self._small) / 2, rect.top() + 30,
                        c.subtitle)
 
     def _paint_op(self, p: QPainter, i: int, c, rect: QRectF, state: PaintState,
@@ -318,7 +372,7 @@ class GraphPainter:
         if c.rows:
             self._text(p, left, rect.top() + 15.5, c.title)
         else:
-            w = _approx_w(c.title, FONT_SIZE * 1.09)
+            w = self._width(c.title, self._bold)
             cx = rect.center().x() + (8 if c.kind == "group" else 0)
             self._text(p, cx - w / 2, rect.top() + 15.5, c.title)
         if c.subtitle:
@@ -332,29 +386,19 @@ class GraphPainter:
             self._text(p, rect.left() + PAD_X, y, key)
             p.setFont(self._font)
             p.setPen(qcolor(pal.node_text))
-            kx = rect.left() + PAD_X + _approx_w(key, FONT_SIZE * 1.09)
+            kx = rect.left() + PAD_X + self._width(key, self._bold)
             self._text(p, kx, y, sep + val)
             y += ROW_H
 
 
-def _approx_w(text: str, size: float) -> float:
-    from inspector.ui.graph.node_content import TextMeasure
-
-    global _MEASURE
-    if _MEASURE is None:
-        _MEASURE = TextMeasure(None, 1.0)
-    return _MEASURE.width(text) * size
-
-
-_MEASURE = None
-
-
-def set_char_advances(advances: tuple[float, ...]) -> None:
-    """Use the real font's advances (em) when the painter centres text."""
-    from inspector.ui.graph.node_content import TextMeasure
-
-    global _MEASURE
-    _MEASURE = TextMeasure(advances, 1.0)
+def _stacked(pal: Palette, depth: int) -> RGB:
+    """The opaque colour `depth` nested translucent frame fills make over the background."""
+    c = np.array(pal.background, dtype=np.float64)
+    a = FRAME_ALPHA / 255.0
+    for _ in range(max(depth, 1)):
+        c = c * (1 - a) + np.array(pal.frame_fill, dtype=np.float64) * a
+    r, g, b = np.round(c).astype(int).tolist()
+    return (r, g, b)
 
 
 def _shorten(a: np.ndarray, b: np.ndarray, by: float) -> tuple[float, float]:
@@ -376,4 +420,4 @@ def _arrow(a: np.ndarray, b: np.ndarray) -> QPolygonF:
                       QPointF(bx + uy * w, by - ux * w)])
 
 
-__all__ = ["GraphPainter", "PaintState", "QBrush", "qcolor", "set_char_advances"]
+__all__ = ["GraphPainter", "PaintState", "QBrush", "qcolor"]

@@ -38,11 +38,28 @@ def category_color(category: str) -> RGB:
     return CATEGORY_COLORS.get(category, CATEGORY_COLORS["other"])
 
 
+def luminance(rgb: RGB) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black .. 1 white)."""
+
+    def lin(c: float) -> float:
+        c /= 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: RGB, b: RGB) -> float:
+    """WCAG 2 contrast ratio of two colours (1 .. 21; text wants 4.5, lines 3)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
 def text_on(rgb: RGB) -> RGB:
-    """Black or white, whichever reads better on `rgb` (WCAG relative luminance)."""
-    r, g, b = (c / 255.0 for c in rgb)
-    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return (0, 0, 0) if lum > 0.5 else (255, 255, 255)
+    """Black or white, whichever has the higher WCAG contrast on `rgb` (a plain luminance
+    cut put white on the olive "logic" header at 4.2:1)."""
+    black, white = (0, 0, 0), (255, 255, 255)
+    return black if contrast(rgb, black) >= contrast(rgb, white) else white
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,15 @@ class Palette:
     dim_alpha: int
     overlay_fill: RGB
     overlay_text: RGB
+    #: Header colours replaced in this palette: near-white headers glare on a dark canvas.
+    category_overrides: tuple[tuple[str, RGB], ...] = ()
+
+    def header(self, category: str) -> RGB:
+        """The header colour of `category` in this palette."""
+        for name, rgb in self.category_overrides:
+            if name == category:
+                return rgb
+        return category_color(category)
 
 
 LIGHT = Palette(
@@ -82,7 +108,7 @@ LIGHT = Palette(
     frame_fill=(241, 245, 252),
     frame_border=(160, 178, 205),
     frame_text=(60, 80, 110),
-    selection=(230, 120, 0),
+    selection=(222, 104, 0),  # 3:1 on white, the WCAG minimum for a thin outline
     dim_alpha=50,
     overlay_fill=(245, 245, 245),
     overlay_text=(40, 40, 40),
@@ -106,6 +132,14 @@ DARK = Palette(
     dim_alpha=45,
     overlay_fill=(45, 46, 50),
     overlay_text=(220, 220, 220),
+    category_overrides=(
+        ("input", (92, 96, 104)),
+        ("output", (92, 96, 104)),
+        ("math", (96, 100, 110)),
+        ("constant", (104, 104, 110)),
+        ("other", (84, 88, 96)),
+        ("custom", (104, 104, 112)),
+    ),
 )
 
 PALETTES: dict[str, Palette] = {"light": LIGHT, "dark": DARK}

@@ -18,7 +18,7 @@ from inspector.ui.graph import overlays
 from inspector.ui.graph.interaction import ViewInteraction
 from inspector.ui.graph.minimap import Minimap, Overview
 from inspector.ui.graph.navigation import Navigator, dimmed_items, item_colors
-from inspector.ui.graph.painter import GraphPainter, PaintState, qcolor, set_char_advances
+from inspector.ui.graph.painter import GraphPainter, PaintState, qcolor
 from inspector.ui.graph.relayout import Request, SceneJobs
 from inspector.ui.graph.scene import SceneData, SceneOptions, all_groups
 from inspector.ui.graph.scene import prepare as prepare_scene
@@ -53,7 +53,6 @@ class GraphView(ViewInteraction, QWidget):
         fm = QFontMetricsF(self.painter.font())
         px = float(self.painter.font().pixelSize())
         self._advances = tuple(fm.horizontalAdvance(chr(c)) / px for c in range(32, 127))
-        set_char_advances(self._advances)
         self._options = SceneOptions(char_advances=self._advances)
         self._palette = palette("light")
         self._model: Model | None = None
@@ -430,8 +429,14 @@ class GraphView(ViewInteraction, QWidget):
             return set()
         if direction not in ("ancestors", "descendants"):
             raise ValueError("direction must be 'ancestors' or 'descendants'")
-        names = Navigator.lineage(self._data.graph, name, direction)
-        self.highlight(names)
+        graph = self._data.graph
+        names = Navigator.lineage(graph, name, direction)
+        # The model's inputs feed the ancestors (its outputs come from the descendants): they
+        # are part of the trace and stay lit, named by value as their items are.
+        ends = set(graph.inputs if direction == "ancestors" else graph.outputs)
+        side = "inputs" if direction == "ancestors" else "outputs"
+        touched = {v for n in names for v in getattr(graph.node(n), side) if v in ends}
+        self.highlight(names | touched)
         return names
 
     def _apply_highlight(self) -> None:
@@ -498,7 +503,8 @@ class GraphView(ViewInteraction, QWidget):
             if self.minimap.visible and not fits:
                 self._overview.ensure(data, self.painter, state, (id(data), self._state_version))
                 self.minimap.layout(w, h, self._overview.bounds)
-                self.minimap.paint(p, self._overview, world, pal.frame_border, pal.selection)
+                self.minimap.paint(p, self._overview, world, pal.frame_border, pal.selection,
+                                   pal.overlay_fill)
             if self._legend:
                 overlays.legend(p, self._legend, h, pal)
             if len(self._stack) > 1:
