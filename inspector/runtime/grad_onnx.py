@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from inspector.ir import Model, Node
+from inspector.ir import Graph, Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import InputError, RunError
 from inspector.runtime.gradients import GradientResult, l2_norm
 from inspector.runtime.losses import _class_targets, loss_and_grad
-from inspector.runtime.onnx_vjp import NotDifferentiable, OpCtx, backward_node
+from inspector.runtime.onnx_vjp import NotDifferentiable
+from inspector.runtime.onnx_vjp_graph import accumulate, env_of, node_vjp
+from inspector.runtime.onnx_vjp_graph import node_inputs as _node_inputs
 
 #: Ops after which the model's output is already a probability (cross entropy uses it as is).
 PROBABILITY_OPS = ("Softmax", "Sigmoid")
@@ -36,16 +38,6 @@ def _load_proto(path: str) -> object:
         raise RunError(f"{path}: no such file") from None
     except Exception as e:  # noqa: BLE001 - corrupt protobuf or unreadable external data
         raise RunError(f"{Path(path).name}: not a readable ONNX model ({type(e).__name__})") from None
-
-
-def _attrs(node: object) -> dict[str, object]:
-    from onnx import helper
-
-    out: dict[str, object] = {}
-    for a in node.attribute:  # type: ignore[attr-defined]
-        v = helper.get_attribute_value(a)
-        out[a.name] = v.decode() if isinstance(v, bytes) else v
-    return out
 
 
 def _is_float(a: np.ndarray | None) -> bool:
@@ -103,7 +95,8 @@ def onnx_gradients(
     """Gradients of `loss` on `output` at every value, weight and graph input of an ONNX model."""
     proto = _load_proto(model.path)
     graph = proto.graph  # type: ignore[attr-defined]
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)  # type: ignore[attr-defined]
+    env = env_of(proto, task.check)
+    opset = env.opset
     task.report(0.0, "forward pass")
     values = _forward(model, proto, feeds, task.part(0.0, 0.3))
 
@@ -138,33 +131,17 @@ def onnx_gradients(
         if not any(i in needs for i in _node_inputs(node)):
             continue  # constant sub-expressions: nothing upstream to differentiate
         label = _label(model, node)
-        if node.domain not in ("", "ai.onnx"):
-            uncovered[label] = f"{node.domain}.{node.op_type} is a custom-domain op with no rule"
-            continue
-        missing = [i for i in node.input if i and i not in values]
-        if missing:
-            uncovered[label] = f"{node.op_type}: forward value '{missing[0]}' unavailable"
-            continue
-        ctx = OpCtx(
-            node.op_type,
-            _attrs(node),
-            [values[i] if i else None for i in node.input],
-            [values.get(o) if o else None for o in node.output],
-            opset,
-            node,
-        )
         try:
-            gxs = backward_node(ctx, gys)
+            gxs = node_vjp(node, values, gys, env)
         except NotDifferentiable as e:
             uncovered[label] = str(e)
             continue
         except (ValueError, IndexError, TypeError) as e:  # a rule cannot handle this case
             uncovered[label] = f"{node.op_type}: {type(e).__name__}: {e}"
             continue
-        for name, g in zip(node.input, gxs, strict=False):
-            if name and g is not None and name in needs:
-                prev = grads.get(name)
-                grads[name] = g if prev is None else prev + g
+        for name, g in gxs.items():
+            if name in needs:
+                accumulate(grads, name, g)
 
     task.report(0.97, "collecting gradients")
     blocked = _upstream(graph, {i for n in nodes if _label(model, n) in uncovered
@@ -177,19 +154,6 @@ def onnx_gradients(
             norms[node.name] = float(np.sqrt(sum(l2_norm(g) ** 2 for g in gs)))
     task.report(1.0, "done")
     return GradientResult(result, lv.loss, lv.target, loss, out_name, uncovered, norms)
-
-
-def _node_inputs(node: object) -> list[str]:
-    """Explicit inputs plus outer-scope values its subgraphs (Loop/If/Scan bodies) read."""
-    names = [i for i in node.input if i]  # type: ignore[attr-defined]
-    for a in node.attribute:  # type: ignore[attr-defined]
-        for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-            local = {i.name for i in g.input} | {t.name for t in g.initializer}
-            for sub in g.node:
-                local.update(o for o in sub.output if o)
-            for sub in g.node:
-                names.extend(i for i in _node_inputs(sub) if i not in local)
-    return names
 
 
 def _upstream(graph: object, names: set[str]) -> set[str]:
@@ -247,7 +211,35 @@ def _collect(model: Model, values: Mapping[str, np.ndarray], grads: Mapping[str,
                 out[f"{node.name}/{wname}"] = grads[vname]
             elif not reached and vname in needs:
                 out[f"{node.name}/{wname}"] = np.zeros_like(values[vname])
+    for node in model.graph.nodes:
+        for _, sub in node.subgraphs:
+            _collect_body_weights(sub, values, grads, needs, out, set())
     return out
+
+
+def _collect_body_weights(graph: Graph, values: Mapping[str, np.ndarray],
+                          grads: Mapping[str, np.ndarray], needs: set[str],
+                          out: dict[str, np.ndarray], local: set[str]) -> None:
+    """`<body node>/<weight>` for outer-scope weights read inside If/Loop/Scan bodies.
+
+    The gradient is the weight's total (summed over iterations and uses), as for a weight
+    shared by two main-graph nodes. Body-local constants have no single gradient: left out.
+    Main-graph keys win when a body node has the same name.
+    """
+    local = local | set(graph.initializers) | set(graph.inputs)
+    local.update(o for n in graph.nodes for o in n.outputs)
+    for node in graph.nodes:
+        if node.op_type != "Constant":
+            for wname, vname in _weight_slots(node):
+                key = f"{node.name}/{wname}"
+                if vname in local or key in out:
+                    continue
+                if vname in grads:
+                    out[key] = grads[vname]
+                elif vname in needs and vname in values:
+                    out[key] = np.zeros_like(values[vname])  # e.g. the branch not taken
+        for _, sub in node.subgraphs:
+            _collect_body_weights(sub, values, grads, needs, out, local)
 
 
 def _softmax_seed(graph: Any, out_name: str, y: np.ndarray, loss: str,
