@@ -2,8 +2,11 @@
 
 The forward values come from one onnxruntime run of the probe model (`ProbeSession`); the
 backward pass walks the nodes in reverse topological order, applies each op's VJP rule
-(`onnx_vjp`) and accumulates gradients for values and initializers. A node without a rule
-stops the gradient there and is listed in `uncovered` with the reason.
+(`onnx_vjp`) and accumulates gradients for values and initializers. If, Loop and Scan
+nodes re-execute their bodies with onnxruntime and are differentiated through every
+branch or iteration (`onnx_vjp_control`); weights read inside a body are also keyed by the
+body node that reads them. A node without a rule stops the gradient there and is listed in
+`uncovered` with the reason.
 """
 
 from __future__ import annotations

@@ -144,6 +144,23 @@ def check_reproduced(op: str, got: np.ndarray, name: str, values: Mapping[str, A
         raise NotDifferentiable(f"{op}: re-running its body does not reproduce '{name}'")
 
 
+def sum_outer(total: dict[str, np.ndarray], grads: Mapping[str, np.ndarray],
+              outer: Sequence[str]) -> None:
+    """Add one iteration's outer-scope gradients into `total`, in place.
+
+    In place because a body reading a whole outer tensor (a Gather of step t from the input
+    sequence) gets a full-size gradient every iteration; new sums each time cost O(T^2).
+    """
+    for n in outer:
+        g = grads.get(n)
+        if g is None:
+            continue
+        if n in total:
+            total[n] += g
+        else:
+            total[n] = np.array(g, copy=True)  # owned: a rule may hand back a shared array
+
+
 def check_cancel(env: GraphEnv) -> None:
     """Raise Cancelled when the engine's task was cancelled (long loops check every step)."""
     if env.check is not None:
@@ -243,9 +260,7 @@ def _loop_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | N
             continue
         grads = backprop_graph(body.node, iterations[t], seeds, env)
         g_carry = [grads.get(n) for n in b_in[2:]]
-        for n in outer:
-            if n in grads:
-                accumulate(g_outer, n, grads[n])
+        sum_outer(g_outer, grads, outer)
 
     out: dict[str, np.ndarray] = {}
     for name, g in zip(node.input[2:], g_carry, strict=True):

@@ -21,6 +21,7 @@ from inspector.runtime.onnx_vjp_control import (
     check_cancel,
     check_reproduced,
     gather_values,
+    sum_outer,
 )
 from inspector.runtime.onnx_vjp_graph import (
     GraphEnv,
@@ -126,9 +127,7 @@ def scan_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | No
                 g_xs[j] = np.zeros(xs[j].shape, dtype=g.dtype)
             # A view with the scan axis first: the step's slice gradient lands at its position.
             np.moveaxis(g_xs[j], in_axes[j], 0)[_position(t, steps, in_dirs[j])] += g
-        for n in outer:
-            if n in grads:
-                accumulate(g_outer, n, grads[n])
+        sum_outer(g_outer, grads, outer)
 
     out: dict[str, np.ndarray] = {}
     for name, g in zip(node.input, list(g_state) + g_xs, strict=True):
