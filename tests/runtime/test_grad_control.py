@@ -13,6 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from inspector.loaders.registry import load_model
+from inspector.progress import Cancelled, Task
 from inspector.runtime.gradients import compute_gradients
 from inspector.runtime.losses import loss_and_grad
 from inspector.runtime.onnx_vjp import NotDifferentiable
@@ -219,6 +220,30 @@ def test_loop_with_if_inside_recurses(tmp_path):
     _close(res.values["x"], oracle.grad_feed(feeds, "x"))
     _close(res.values["step_mm/B"], oracle.grad_weight(feeds, "W"))
     _close(res.values["in_mm/B"], oracle.grad_weight(feeds, "V"))
+
+
+def test_loop_checks_cancel_every_iteration(tmp_path):
+    """Two checks per iteration (re-run, backward): a long loop can be stopped mid-way."""
+    feeds = {"x": R.normal(size=(5, 2, 3)), "h0": R.normal(size=(2, 4))}
+    counts = {}
+    for steps in (5, 3):
+        model = load_model(_rnn_loop(tmp_path / f"rnn{steps}.onnx", steps))
+        seen: list[int] = []
+        compute_gradients(model, feeds, target=1,
+                          task=Task(cancelled=lambda seen=seen: bool(seen.append(1))))
+        counts[steps] = len(seen)
+    assert counts[5] - counts[3] == 4
+    stop_at = counts[5] - 4  # inside the Loop's backward sweep
+    seen = []
+
+    def cancelled() -> bool:
+        seen.append(1)
+        return len(seen) > stop_at
+
+    with pytest.raises(Cancelled):
+        compute_gradients(load_model(tmp_path / "rnn5.onnx"), feeds, target=1,
+                          task=Task(cancelled=cancelled))
+    assert len(seen) == stop_at + 1
 
 
 # ---------------------------------------------------------------- Scan
