@@ -9,6 +9,8 @@ only (never on what was placed before), so it is cached per edge and never jumps
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from inspector.ui.graph.node_content import SMALL_FONT_SIZE, TextMeasure
@@ -68,13 +70,44 @@ class LabelPlacer:
                  for f in data.frames]
         self._bands = SpatialGrid(np.asarray(bands, dtype=np.float64).reshape(-1, 4))
         self._axes: dict[int, int] = {}
+        self._by_source: tuple[np.ndarray, np.ndarray] | None = None
 
     def box(self, e: int) -> Box | None:
         """The label box (x0, y0, x1, y1) of edge `e`; the text baseline is y1 - DESCENT.
-        None when the edge has no label or no route."""
+        None when the edge has no label or no route, or is not the one edge of a fan-out
+        that carries its value's label."""
         if e not in self._boxes:
-            self._boxes[e] = self._place(e)
+            self._boxes[e] = self._place(e) if self.carries_label(e) else None
         return self._boxes[e]
+
+    def placed(self, e: int) -> bool:
+        """Whether edge `e`'s label position is already known (drawing it costs nothing)."""
+        return e in self._boxes
+
+    def carries_label(self, e: int) -> bool:
+        """One tensor fanned out to many consumers is labelled once, on its straightest edge:
+        sixteen copies of "1x4" around one input say nothing more than one."""
+        data = self.data
+        if self._by_source is None:
+            src = np.asarray(data.edges, dtype=np.int64).reshape(-1, 2)[:, 0]
+            order = np.argsort(src, kind="stable")
+            starts = np.searchsorted(src[order], np.arange(len(data.items) + 1))
+            self._by_source = (order, starts)
+        order, starts = self._by_source
+        a = int(data.edges[e][0])
+        value = data.edge_values[e]
+        sibs = [int(k) for k in order[starts[a]:starts[a + 1]] if data.edge_values[k] == value]
+        if len(sibs) <= 1:
+            return True
+
+        def bend(k: int) -> tuple[float, int]:
+            r = data.routes[k]
+            if len(r) < 2:
+                return (float("inf"), k)
+            d = np.abs(r[-1] - r[0])
+            return (float(min(d[0], d[1])), k)  # sideways drift across the flow
+
+        return min(sibs, key=bend) == e
 
     def boxes(self) -> dict[int, Box]:
         """Every labelled edge's box (tests and exports)."""
@@ -101,7 +134,7 @@ class LabelPlacer:
         w = self.measure.width(label)
         h = ASCENT + DESCENT
         best: tuple[float, Box] | None = None
-        for cand in self._candidates(pts, w, h):
+        for cand in self._candidates(pts, w, h):  # lazily: the first is usually free
             cost = self._cost(cand, e)
             if cost == 0.0:
                 return cand
@@ -109,17 +142,16 @@ class LabelPlacer:
                 best = (cost, cand)
         return best[1] if best is not None else None
 
-    def _candidates(self, pts: np.ndarray, w: float, h: float) -> list[Box]:
-        """Boxes beside the curve, middle segment first, then outwards."""
+    def _candidates(self, pts: np.ndarray, w: float, h: float) -> Iterator[Box]:
+        """Boxes beside the curve, middle segment first, then outwards; corners last."""
         n = len(pts) - 1
         mid = (n - 1) // 2
         order = sorted(range(n), key=lambda k: (abs(k - mid), k))
         axis = route_axis(pts)
-        out: list[Box] = []
         corners: list[Box] = []
         for k in order:
             p0, p1 = pts[k], pts[k + 1]
-            if np.allclose(p0, p1):
+            if p0[0] == p1[0] and p0[1] == p1[1]:
                 continue
             d = np.abs(p1 - p0)
             # which side to try: across the local direction of the curve
@@ -127,17 +159,17 @@ class LabelPlacer:
             for x, y in _bezier(p0, p1, axis, np.asarray(_TS)).tolist():
                 if vertical:  # vertical flow: to the right of the line, else to the left
                     yc = y - (ASCENT - DESCENT) / 2
-                    out.append((x + GAP, yc - ASCENT, x + GAP + w, yc + DESCENT))
-                    out.append((x - GAP - w, yc - ASCENT, x - GAP, yc + DESCENT))
+                    yield (x + GAP, yc - ASCENT, x + GAP + w, yc + DESCENT)
+                    yield (x - GAP - w, yc - ASCENT, x - GAP, yc + DESCENT)
                 else:  # horizontal flow: above the line, else below
-                    out.append((x - w / 2, y - GAP - h, x + w / 2, y - GAP))
-                    out.append((x - w / 2, y + GAP, x + w / 2, y + GAP + h))
+                    yield (x - w / 2, y - GAP - h, x + w / 2, y - GAP)
+                    yield (x - w / 2, y + GAP, x + w / 2, y + GAP + h)
                 # a steep diagonal crosses any box centred on it: touch it with a corner
                 for sx, sy in ((1, -1), (-1, 1), (1, 1), (-1, -1)):
                     bx = x + GAP if sx > 0 else x - GAP - w
                     by = y + GAP if sy > 0 else y - GAP - h
                     corners.append((bx, by, bx + w, by + h))
-        return out + corners
+        yield from corners
 
     def _cost(self, b: Box, e: int) -> float:
         """0 when the box is free; else roughly how much it covers (nodes count most)."""

@@ -7,6 +7,7 @@ straight batched lines, handed to Qt as one C array each (no Python object per r
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,10 @@ class GraphPainter:
     def __init__(self) -> None:
         self.text_calls = 0  # counts drawText calls, so tests can check the level of detail
         self.items_drawn = 0  # items (nodes, groups, inputs, outputs) drawn by the last paint
+        # Seconds a paint may spend placing new edge labels (None: all, as exports need);
+        # zooming in on a big graph reveals hundreds at once, placed over a few frames.
+        self.label_budget: float | None = None
+        self.labels_pending = False  # the last paint left labels unplaced for lack of time
         self._data: SceneData | None = None
         self._paths: dict[int, QPainterPath] = {}
         self._labels: LabelPlacer | None = None
@@ -111,6 +116,9 @@ class GraphPainter:
         self.items_drawn = len(nodes)
         self._paint_frames(p, data, world, state, full)
         if full:
+            # only a full paint says whether labels are pending: the minimap's plain-box
+            # repaint after it must not clear the flag
+            self.labels_pending = False
             self._paint_edges_full(p, data, segs, state)
             self._paint_frame_titles(p, data, world, state)
             self._paint_nodes_full(p, data, nodes, state)
@@ -186,7 +194,7 @@ class GraphPainter:
             if x1 < world[0] or x0 > world[2] or y0 + 20 < world[1] or y0 > world[3]:
                 continue
             bx, by = x0 + 7, y0 + 4
-            room = max(x1 - bx - 24, 20.0)
+            room = max(x1 - (bx + 16) - 5, 20.0)  # from the text's start to the border
             label = f.label
             if self._width(label, self._bold) > room:
                 label = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, room)
@@ -293,8 +301,17 @@ class GraphPainter:
         p.setFont(self._small)
         pal = state.palette
         normal, faint = qcolor(pal.edge_label), qcolor(pal.edge_label, pal.dim_alpha)
+        placer = self._labels
+        deadline = time.perf_counter() + self.label_budget if self.label_budget else None
+        fresh = 0
         for e in np.unique(data.segment_edge[segs]).tolist():
-            box = self._labels.box(e)
+            if deadline is not None and not placer.placed(e):
+                # at least one new label a frame, so a slow machine still gets there
+                if fresh and time.perf_counter() > deadline:
+                    self.labels_pending = True  # the view paints again for the rest
+                    continue
+                fresh += 1
+            box = placer.box(e)
             if box is None:
                 continue
             a, b = data.edges[e]

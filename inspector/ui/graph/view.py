@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
@@ -29,6 +29,8 @@ DIRECT_LIMIT = 2500
 MIN_SCALE, MAX_SCALE = 1e-4, 8.0
 #: Below this zoom a first view does not fit the whole graph but opens at 100% on its inputs.
 READABLE_SCALE = 0.6
+#: At most this long per frame placing new edge labels (the frame budget is 16 ms).
+LABEL_BUDGET_S = 0.004
 
 
 class GraphView(ViewInteraction, QWidget):
@@ -50,6 +52,7 @@ class GraphView(ViewInteraction, QWidget):
         self.setMouseTracking(False)
         self.setMinimumSize(200, 150)
         self.painter = GraphPainter()
+        self.painter.label_budget = LABEL_BUDGET_S
         fm = QFontMetricsF(self.painter.font())
         px = float(self.painter.font().pixelSize())
         self._advances = tuple(fm.horizontalAdvance(chr(c)) / px for c in range(32, 127))
@@ -472,6 +475,7 @@ class GraphView(ViewInteraction, QWidget):
     def paint_viewport(self, p: QPainter, w: int, h: int, overlays_on: bool = True) -> None:
         """Paint the current viewport of size w x h (the widget and the benchmark use this)."""
         pal = self._palette
+        self.painter.labels_pending = False  # a far paint draws no labels: none pending
         p.fillRect(QRectF(0, 0, w, h), qcolor(pal.background))
         data = self._data
         if data is None:
@@ -515,6 +519,8 @@ class GraphView(ViewInteraction, QWidget):
         p = QPainter(self)
         self.paint_viewport(p, self.width(), self.height())
         p.end()
+        if self.painter.labels_pending:
+            QTimer.singleShot(0, self.update)
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         """Keep the graph fitted while the widget has not been used yet."""
@@ -525,8 +531,12 @@ class GraphView(ViewInteraction, QWidget):
         """The current viewport rendered into a new w x h image."""
         img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
         p = QPainter(img)
-        self.paint_viewport(p, w, h)
-        p.end()
+        budget, self.painter.label_budget = self.painter.label_budget, None  # complete picture
+        try:
+            self.paint_viewport(p, w, h)
+        finally:
+            self.painter.label_budget = budget
+            p.end()
         return img
 
     # ------------------------------------------------------------------ export
