@@ -61,7 +61,8 @@ def last_real_op(proto_graph: object, value: str) -> str | None:
 
 
 def _forward(model: Model, proto: object, feeds: Mapping[str, np.ndarray],
-             task: Task) -> dict[str, np.ndarray]:
+             task: Task) -> tuple[dict[str, np.ndarray], set[str]]:
+    """Every forward value (float16 widened to float32) and the names that were widened."""
     from onnx import numpy_helper
 
     from inspector.runtime.onnx_probe import ProbeSession
@@ -71,11 +72,13 @@ def _forward(model: Model, proto: object, feeds: Mapping[str, np.ndarray],
     for init in proto.graph.initializer:  # type: ignore[attr-defined]
         if init.name not in values:
             values[init.name] = numpy_helper.to_array(init)
+    widened = set()
     for k, v in values.items():
         # Half-precision backward passes lose the signal: differentiate in float32.
         if isinstance(v, np.ndarray) and v.dtype == np.float16:
             values[k] = v.astype(np.float32)
-    return values
+            widened.add(k)
+    return values, widened
 
 
 def _weight_slots(node: Node) -> list[tuple[str, str]]:
@@ -98,10 +101,10 @@ def onnx_gradients(
     """Gradients of `loss` on `output` at every value, weight and graph input of an ONNX model."""
     proto = _load_proto(model.path)
     graph = proto.graph  # type: ignore[attr-defined]
-    env = env_of(proto, task.check)
-    opset = env.opset
     task.report(0.0, "forward pass")
-    values = _forward(model, proto, feeds, task.part(0.0, 0.3))
+    values, widened = _forward(model, proto, feeds, task.part(0.0, 0.3))
+    env = env_of(proto, task.check, widened)
+    opset = env.opset
 
     out_name = output or (graph.output[0].name if graph.output else "")
     if out_name not in values:

@@ -40,13 +40,14 @@ class SubgraphRunner:
         from onnx import helper, numpy_helper
 
         self.inputs = [i.name for i in graph.input] + [n for n in outer]
-        self._consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self._consts = {t.name: _widen(numpy_helper.to_array(t)) for t in graph.initializer}
+        self._dtypes = _feed_dtypes(graph, outer, sample, env)
         body = onnx.GraphProto()
         body.CopyFrom(graph)
         body.name = graph.name or "body"
         del body.input[:], body.output[:], body.value_info[:]
         for name in self.inputs:
-            body.input.append(_tensor_info(name, sample[name], with_shape=True))
+            body.input.append(_tensor_info(name, sample[name], self._dtypes[name], True))
         model = helper.make_model(body, opset_imports=list(env.opset_imports))
         model.ir_version = env.ir_version
         types = _inferred_types(model)
@@ -60,7 +61,7 @@ class SubgraphRunner:
         # Shapes are left open: carried state or scan slices may change shape per iteration.
         del body.input[:]
         for name in self.inputs:
-            body.input.append(_tensor_info(name, sample[name], with_shape=False))
+            body.input.append(_tensor_info(name, sample[name], self._dtypes[name], False))
         for name in self.outputs:
             body.output.append(helper.make_tensor_value_info(name, types[name], None))
         model = helper.make_model(body, opset_imports=list(env.opset_imports))
@@ -76,14 +77,47 @@ class SubgraphRunner:
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Every value of the body for these feeds: feeds, constants and node outputs."""
+        typed = {n: np.asarray(feeds[n]).astype(self._dtypes[n], copy=False)
+                 for n in self.inputs}
         try:
-            arrays = self._session.run(self.outputs, {n: feeds[n] for n in self.inputs})
+            arrays = self._session.run(self.outputs, typed)
         except Exception as e:  # noqa: BLE001
             raise NotDifferentiable(f"re-running its body failed ({_first_line(e)})") from None
         values: dict[str, np.ndarray] = dict(self._consts)
-        values.update((n, np.asarray(feeds[n])) for n in self.inputs)
-        values.update(zip(self.outputs, arrays, strict=True))
+        values.update((n, _widen(typed[n])) for n in self.inputs)
+        values.update((n, _widen(a)) for n, a in zip(self.outputs, arrays, strict=True))
         return values
+
+
+def _widen(a: np.ndarray) -> np.ndarray:
+    """float16 as float32, as the engine's forward values are (half precision loses the
+    backward signal)."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+def _feed_dtypes(graph: Any, outer: Sequence[str], sample: Mapping[str, np.ndarray],
+                 env: GraphEnv) -> dict[str, np.dtype]:
+    """The dtype each body input must be fed in: as the body declares it, and float16 for
+    outer values the engine widened to float32, so the body runs as the model ran it."""
+    from onnx import helper
+
+    out: dict[str, np.dtype] = {}
+    for i in graph.input:
+        elem = i.type.tensor_type.elem_type if i.type.HasField("tensor_type") else 0
+        try:
+            out[i.name] = np.dtype(helper.tensor_dtype_to_np_dtype(elem)) if elem else None
+        except (KeyError, TypeError, ValueError):
+            out[i.name] = None
+    for n in outer:
+        out[n] = np.dtype(np.float16) if n in env.widened else None
+    for n, dt in out.items():
+        if dt is None:
+            value = sample.get(n)
+            if not isinstance(value, np.ndarray | np.generic):
+                raise NotDifferentiable(f"'{n}' is not a tensor (sequences and maps are not "
+                                        "covered)")
+            out[n] = np.asarray(value).dtype
+    return out
 
 
 def _first_line(e: Exception) -> str:
@@ -91,17 +125,15 @@ def _first_line(e: Exception) -> str:
     return s.splitlines()[0][:200] if s else type(e).__name__
 
 
-def _tensor_info(name: str, value: Any, with_shape: bool) -> Any:
+def _tensor_info(name: str, value: Any, dtype: np.dtype, with_shape: bool) -> Any:
     from onnx import helper
 
-    if not isinstance(value, np.ndarray | np.generic):
-        raise NotDifferentiable(f"'{name}' is not a tensor (sequences and maps are not covered)")
-    arr = np.asarray(value)
     try:
-        elem = helper.np_dtype_to_tensor_dtype(arr.dtype)
+        elem = helper.np_dtype_to_tensor_dtype(dtype)
     except (KeyError, TypeError, ValueError):
-        raise NotDifferentiable(f"'{name}' has dtype {arr.dtype}, which cannot be fed") from None
-    return helper.make_tensor_value_info(name, elem, list(arr.shape) if with_shape else None)
+        raise NotDifferentiable(f"'{name}' has dtype {dtype}, which cannot be fed") from None
+    return helper.make_tensor_value_info(name, elem,
+                                         list(np.shape(value)) if with_shape else None)
 
 
 def _inferred_types(model: Any) -> dict[str, int]:

@@ -28,12 +28,16 @@ class GraphEnv:
     opset_imports: tuple[Any, ...] = ()
     ir_version: int = 8
     check: Callable[[], None] | None = None
+    #: Values the engine holds as float32 though the model computed them in float16.
+    widened: frozenset[str] = frozenset()
 
 
-def env_of(proto: Any, check: Callable[[], None] | None = None) -> GraphEnv:
+def env_of(proto: Any, check: Callable[[], None] | None = None,
+           widened: Iterable[str] = ()) -> GraphEnv:
     """The `GraphEnv` of an onnx ModelProto."""
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
-    return GraphEnv(opset, tuple(proto.opset_import), int(proto.ir_version) or 8, check)
+    return GraphEnv(opset, tuple(proto.opset_import), int(proto.ir_version) or 8, check,
+                    frozenset(widened))
 
 
 def node_attrs(node: Any) -> dict[str, Any]:

@@ -246,6 +246,36 @@ def test_loop_checks_cancel_every_iteration(tmp_path):
     assert len(seen) == stop_at + 1
 
 
+def _tanh_loop(path, elem, dtype):
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["h", "U"], ["hu"], name="half_mm"),
+         helper.make_node("Tanh", ["hu"], ["hn"], name="half_tanh"),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep")],
+        "body", [_vi("i", [], TensorProto.INT64), _vi("cond_in", [], TensorProto.BOOL),
+                 _vi("h", [2, 3], elem)],
+        [_vi("cond_out", [], TensorProto.BOOL), _vi("hn", [2, 3], elem)])
+    u = np.random.default_rng(5).normal(size=(3, 3)).astype(np.float16)  # same in both twins
+    nodes = [helper.make_node("Loop", ["M", "", "x"], ["hT"], name="loop", body=body)]
+    return _save(path, nodes, [_vi("x", [2, 3], elem)], [_vi("hT", [2, 3], elem)],
+                 [_init("U", u, dtype), _init("M", 3, np.int64)])
+
+
+def test_float16_loop_runs_its_body_in_float16(tmp_path):
+    """The body re-runs in the model's own float16 (so it reproduces the Loop's output) and is
+    differentiated in float32; the float64 twin's finite differences are the oracle."""
+    x = np.random.default_rng(6).normal(size=(2, 3))
+    half = _tanh_loop(tmp_path / "half.onnx", TensorProto.FLOAT16, np.float16)
+    res = compute_gradients(load_model(half), {"x": x.astype(np.float16)}, target=0.1,
+                            loss="mse")
+    assert res.uncovered == {}
+    oracle = Oracle(_tanh_loop(tmp_path / "double.onnx", D, np.float64), "hT", "mse", 0.1)
+    x16 = x.astype(np.float16).astype(np.float64)
+    for got, fd in [(res.values["x"], oracle.grad_feed({"x": x16}, "x")),
+                    (res.values["half_mm/B"], oracle.grad_weight({"x": x16}, "U"))]:
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, fd, rtol=2e-2, atol=5e-3 * np.abs(fd).max())
+
+
 # ---------------------------------------------------------------- Scan
 
 
