@@ -34,6 +34,24 @@ def _dark_palette() -> QPalette:
         (QPalette.ColorRole.PlaceholderText, QColor(140, 140, 140)),
     ):
         p.setColor(role, color)
+    # Bevels and frames of the Fusion style, and greyed-out disabled widgets: without these
+    # a disabled button reads exactly like an enabled one on the dark palette.
+    for role, color in (
+        (QPalette.ColorRole.Light, QColor(70, 70, 70)),
+        (QPalette.ColorRole.Midlight, QColor(58, 58, 58)),
+        # Mid stays a readable grey: the properties HTML draws its headings in palette(mid)
+        (QPalette.ColorRole.Mid, QColor(150, 150, 150)),
+        (QPalette.ColorRole.Dark, QColor(24, 24, 24)),
+        (QPalette.ColorRole.Shadow, QColor(10, 10, 10)),
+        (QPalette.ColorRole.BrightText, QColor(255, 90, 90)),
+        (QPalette.ColorRole.LinkVisited, QColor(180, 140, 255)),
+    ):
+        p.setColor(role, color)
+    disabled = QColor(125, 125, 125)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText, QPalette.ColorRole.HighlightedText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(70, 70, 70))
     return p
 
 

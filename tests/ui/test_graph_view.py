@@ -428,3 +428,23 @@ def test_no_labels_pending_once_zoomed_out(view, model_dir) -> None:
     view.set_zoom(0.05)
     view.grab()
     assert not view.painter.labels_pending  # or the view would repaint for ever
+
+
+def test_dark_app_palette_greys_out_disabled_text(qtbot) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.ui.theme import _dark_palette
+
+    assert QApplication.instance() is not None
+    p = _dark_palette()
+    on = p.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText)
+    off = p.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
+    base = p.color(QPalette.ColorRole.Button)
+    rgb = [(c.red(), c.green(), c.blue()) for c in (on, off, base)]
+    assert _wcag(rgb[0], rgb[2]) >= 7.0  # enabled text stands out
+    assert 1.5 < _wcag(rgb[1], rgb[2]) < _wcag(rgb[0], rgb[2]) / 2  # disabled is visibly dim
+    # the properties sidebar writes its section headings in palette(mid) on Base
+    mid, text_base = p.color(QPalette.ColorRole.Mid), p.color(QPalette.ColorRole.Base)
+    assert _wcag((mid.red(), mid.green(), mid.blue()),
+                 (text_base.red(), text_base.green(), text_base.blue())) >= 4.5
