@@ -10,6 +10,7 @@ from inspector.runtime import (  # noqa: F401 - imported for their @vjp_rule reg
     onnx_vjp_conv,
     onnx_vjp_dense,
     onnx_vjp_math,
+    onnx_vjp_rnn,
     onnx_vjp_shape,
 )
 from inspector.runtime.onnx_vjp_core import (
