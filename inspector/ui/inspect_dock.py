@@ -171,8 +171,10 @@ class InspectDock(QWidget):
         self.refresh()
 
     def set_palette(self, name: str) -> None:
-        """Light or dark plots (panels follow the Qt palette)."""
-        del name
+        """Light or dark plots, to match the window's theme."""
+        from inspector.ui.panels._common import apply_plot_theme
+
+        apply_plot_theme(self, name)
 
     def _kind(self) -> str:
         text = self.input_kind.currentText()

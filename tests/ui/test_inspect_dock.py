@@ -77,3 +77,16 @@ def test_walkthrough_visits_every_layer_in_order_with_this_inputs_numbers(qtbot,
             assert f"max {out.max():.3g}" in step.text, step.text
         walk.next()
     assert seen == expected
+
+
+def test_plots_follow_the_dark_theme(qtbot, main_window):
+    import pyqtgraph as pg
+
+    main_window.set_theme("dark")
+    views = main_window.inspect.findChildren(pg.GraphicsView)
+    assert len(views) >= 8
+    assert all(v.backgroundBrush().color().lightness() < 60 for v in views)
+    axes = [i for v in views if v.scene() for i in v.scene().items() if isinstance(i, pg.AxisItem)]
+    assert axes and all(a.textPen().color().lightness() > 150 for a in axes)
+    main_window.set_theme("light")
+    assert all(v.backgroundBrush().color().lightness() > 200 for v in views)

@@ -183,3 +183,25 @@ def tile_maps(maps: np.ndarray, columns: int, gap: int = 1) -> tuple[np.ndarray,
         image[r0:r0 + h, c0:c0 + w] = maps[k]
         origins.append((r0, c0))
     return image, origins
+
+
+#: (background, foreground) of every plot, per theme.
+PLOT_COLORS = {"light": ("#ffffff", _FG), "dark": ("#1e1e1e", "#d0d0d0")}
+
+
+def apply_plot_theme(root: QWidget, theme: str) -> int:
+    """Give every pyqtgraph view under `root` the theme's background, axes and axis labels;
+    returns how many views were restyled."""
+    bg, fg = PLOT_COLORS.get(theme, PLOT_COLORS["light"])
+    views = root.findChildren(pg.GraphicsView)
+    for view in views:
+        view.setBackground(bg)
+        scene = view.scene()
+        if scene is None:
+            continue
+        for item in scene.items():
+            if isinstance(item, pg.AxisItem):
+                item.setPen(pg.mkPen(fg))
+                item.setTextPen(pg.mkPen(fg))
+                item.label.setDefaultTextColor(pg.mkColor(fg))
+    return len(views)
