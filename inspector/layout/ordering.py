@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.layout.group_sort import GroupTree
 from inspector.layout.nesting import Nesting
 from inspector.progress import NO_TASK, Task
 
@@ -182,6 +183,7 @@ class SortContext:
         if nest is None or nest.count == 0:
             self.nest = None
             self.layer, self.comp = p.layer, comp
+            self.layer_comp = self.layer * (int(comp.max(initial=0)) + 1) + comp
             return
         real = np.flatnonzero(nest.member >= 0)
         # a group's component is its first member's (members share one after merging)
@@ -199,6 +201,15 @@ class SortContext:
         self.own_level = own  # the level where a node's own value counts
         # one sort key for (layer, component): fewer keys make lexsort faster
         self.layer_comp = self.layer * (int(self.comp.max(initial=0)) + 1) + self.comp
+        # (group, node) pairs level by level in node order: one bincount sums every group's
+        # members in the same order as a bincount per level did, so the means are the same
+        lv = self.levels[:, : self.n]
+        at = [np.flatnonzero(g >= 0) for g in lv]
+        self.pair_node = np.concatenate(at).astype(np.int64)
+        self.pair_group = np.concatenate([g[i] for g, i in zip(lv, at, strict=True)]).astype(np.int64)
+        self.gcnt = np.bincount(self.pair_group, minlength=nest.count).astype(np.float64)
+        self.tree = GroupTree(nest, self.layer, self.comp, self.member, self.layer_comp, self.n)
+        self.counts = np.bincount(self.layer)  # items (nodes and borders) per layer
 
     @property
     def size(self) -> int:
@@ -209,17 +220,17 @@ class SortContext:
         """Rank within its layer of every node for `value` (proper nodes only; borders are
         fixed) with ties broken by `tie` (all nodes); and the layer sizes."""
         if self.nest is None:
-            return _ranks(self.layer, (tie, value, self.comp))
-        nest = self.nest
-        n = self.n
+            return _ranks(self.layer, (tie, value), self.layer_comp)
+        gsum = np.bincount(self.pair_group, weights=value[self.pair_node], minlength=self.nest.count)
+        gkey = gsum / np.maximum(self.gcnt, 1)
+        if not self.tree.usable:
+            return self.lexsort(value, tie, gkey)
+        return self.tree.ranks(value, tie, gkey), self.counts
+
+    def lexsort(self, value: np.ndarray, tie: np.ndarray, gkey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`sort` as one lexsort with two keys per nesting level (the definition of the
+        order; `GroupTree.ranks` computes the same faster)."""
         val = np.concatenate([value, self.fixed])
-        gsum = np.zeros(nest.count + 1)
-        gcnt = np.zeros(nest.count + 1)
-        for g in self.levels[:, :n]:
-            ok = g >= 0
-            gsum[: nest.count] += np.bincount(g[ok], weights=value[ok], minlength=nest.count)
-            gcnt[: nest.count] += np.bincount(g[ok], minlength=nest.count)
-        gkey = gsum / np.maximum(gcnt, 1)
         keys: list[np.ndarray] = [tie]
         depth = len(self.levels)
         for d in range(depth, -1, -1):
