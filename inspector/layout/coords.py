@@ -2,14 +2,15 @@
 blocks that share one x (so chains and long edges are straight), then compaction of the
 blocks left and right under the separation constraints, averaged.
 
-The alignment is vectorised over all layer pairs; the compaction is a longest path over the
-block graph, one Python pass over blocks in topological order.
+The alignment is vectorised over all layer pairs; the compaction (a longest path over the
+block graph) is in `compaction`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from inspector.layout.compaction import compact
 from inspector.layout.ordering import Proper, SortContext
 
 
@@ -109,39 +110,6 @@ def align(p: Proper, pos: np.ndarray, layer: np.ndarray | None = None,
         root = nxt
 
 
-def _compact(nb: int, src: list[int], dst: list[int], sep: list[float]) -> tuple[list[float], list[float]]:
-    """Leftmost and rightmost block positions under x[dst] - x[src] >= sep."""
-    out: list[list[int]] = [[] for _ in range(nb)]
-    indeg = [0] * nb
-    for k, (a, b) in enumerate(zip(src, dst, strict=True)):
-        out[a].append(k)
-        indeg[b] += 1
-    topo = [b for b in range(nb) if indeg[b] == 0]
-    left = [0.0] * nb
-    i = 0
-    while i < len(topo):
-        a = topo[i]
-        i += 1
-        xa = left[a]
-        for k in out[a]:
-            b = dst[k]
-            if xa + sep[k] > left[b]:
-                left[b] = xa + sep[k]
-            indeg[b] -= 1
-            if indeg[b] == 0:
-                topo.append(b)
-    if len(topo) < nb:  # only if the alignment were cyclic; keep every block placed
-        seen = set(topo)
-        topo.extend(b for b in range(nb) if b not in seen)
-    right = [0.0] * nb
-    for a in reversed(topo):
-        for k in out[a]:
-            b = dst[k]
-            if right[b] - sep[k] < right[a]:
-                right[a] = right[b] - sep[k]
-    return left, right
-
-
 def _gaps(p: Proper, a: np.ndarray, b: np.ndarray, node_gap: float, ctx: SortContext | None,
           margin: tuple[float, float]) -> np.ndarray:
     """Free space between neighbours a (left) and b (right) of one layer: node_gap, half of it
@@ -181,9 +149,9 @@ def assign_x(p: Proper, pos: np.ndarray, width: np.ndarray, node_gap: float,
     same = (layer[a] == layer[b]) & (comp[a] == comp[b])
     a, b = a[same], b[same]
     sep = (width[a] + width[b]) / 2.0 + _gaps(p, a, b, node_gap, ctx, margin)
-    left, right = _compact(len(roots), bid[a].tolist(), bid[b].tolist(), sep.tolist())
-    xl = np.asarray(left)[bid]
-    xr = np.asarray(right)[bid]
+    left, right = compact(len(roots), bid[a], bid[b], sep)
+    xl = left[bid]
+    xr = right[bid]
     ncomp = int(comp.max()) + 1
     half = width / 2.0
     # left-align the right-compacted variant per component, then average the two
