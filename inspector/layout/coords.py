@@ -46,18 +46,22 @@ def _monotone(layer: np.ndarray, pos_u: np.ndarray, pos_v: np.ndarray, n: int) -
     return keep
 
 
-def _clear_of(kept: np.ndarray, cand: np.ndarray, layer_u: np.ndarray, pu: np.ndarray,
-              pv: np.ndarray, n: int) -> np.ndarray:
-    """Mask of `cand` pairs crossing no pair of `kept` (kept pairs never cross each other):
-    a pair is clear when as many kept pairs lie left of it at both ends."""
-    if len(kept) == 0 or len(cand) == 0:
+def _clear_of(kv: np.ndarray, ku: np.ndarray, cand: np.ndarray, layer_u: np.ndarray,
+              pu: np.ndarray, pv: np.ndarray, n: int) -> np.ndarray:
+    """Mask of `cand` pairs crossing no kept pair (kept pairs never cross each other), the
+    kept pairs given as sorted keys layer * n + position at the lower (`kv`) and upper
+    (`ku`) end: a pair is clear when as many kept pairs lie left of it at both ends."""
+    if len(kv) == 0 or len(cand) == 0:
         return np.ones(len(cand), dtype=bool)
-    kv = np.sort(layer_u[kept] * n + pv[kept])
-    ku = np.sort(layer_u[kept] * n + pu[kept])
     base = np.searchsorted(kv, layer_u[cand] * n)
     k1 = np.searchsorted(kv, layer_u[cand] * n + pv[cand]) - base
     k2 = np.searchsorted(ku, layer_u[cand] * n + pu[cand]) - base
     return k1 == k2
+
+
+def _merged(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted union of sorted `a` and `b` (timsort merges the two runs in linear time)."""
+    return np.sort(np.concatenate([a, b]), kind="stable")
 
 
 def align(p: Proper, pos: np.ndarray, layer: np.ndarray | None = None,
@@ -74,34 +78,39 @@ def align(p: Proper, pos: np.ndarray, layer: np.ndarray | None = None,
     n = len(pos)
     extra = n - p.count
     layer = p.layer if layer is None else layer
-    fu, fv = fixed if fixed is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    u = np.concatenate([p.seg_u, fu]).astype(np.int64)
-    v = np.concatenate([p.seg_v, fv]).astype(np.int64)
     root = np.arange(n, dtype=np.int64)
-    if len(u) == 0:
+    if len(p.seg_u) == 0 and fixed is None:
         return root
+    u = p.seg_u.astype(np.int64)
+    v = p.seg_v.astype(np.int64)
+    # fixed segments join border nodes only, which have no other segments: they need no
+    # choosing, only to block crossing candidates
+    fu, fv = fixed if fixed is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
     is_dummy = np.concatenate([p.is_dummy, np.zeros(extra, bool)])
-    above = np.concatenate([p.above, np.zeros(extra, np.int64)])
-    below = np.concatenate([p.below, np.zeros(extra, np.int64)])
     prio = (is_dummy[u] & is_dummy[v]).astype(np.int64)
-    prio[len(p.seg_u):] = 2
     dist_v = _median_distance(v, pos[u])
     dist_u = _median_distance(u, pos[v])
     # a join aligns with the upper neighbour on the longest path into it and a branch with
     # the lower one on the longest path out: both pick the same branch, so a network's
     # spine stays one straight block and repeated modules do not drift sideways
-    pick = _first_per_group(v, (pos[u], dist_v, -above[u], -prio))
-    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -below[v[pick]], -prio[pick]))]
+    pick = _first_per_group(v, (pos[u], dist_v, -p.above[u], -prio))
+    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -p.below[v[pick]], -prio[pick]))]
     layer_u = layer[u]
     pu, pv = pos[u], pos[v]
-    kept = pick[prio[pick] == 2]
+    kv = np.sort(layer[fu] * n + pos[fv])
+    ku = np.sort(layer[fu] * n + pos[fu])
+    kept = [fu.astype(np.int64), fv.astype(np.int64)]
     for level in (1, 0):
         c = pick[prio[pick] == level]
-        c = c[_clear_of(kept, c, layer_u, pu, pv, n)]
+        c = c[_clear_of(kv, ku, c, layer_u, pu, pv, n)]
         c = c[_monotone(layer_u[c], pu[c], pv[c], n)]
-        kept = np.concatenate([kept, c])
-    up = np.arange(n, dtype=np.int64)
-    up[v[kept]] = u[kept]
+        kept[0] = np.concatenate([kept[0], u[c]])
+        kept[1] = np.concatenate([kept[1], v[c]])
+        if level:
+            kv = _merged(kv, np.sort(layer_u[c] * n + pv[c]))
+            ku = _merged(ku, np.sort(layer_u[c] * n + pu[c]))
+    up = root.copy()
+    up[kept[1]] = kept[0]
     root = up
     while True:
         nxt = root[root]
@@ -143,13 +152,19 @@ def assign_x(p: Proper, pos: np.ndarray, width: np.ndarray, node_gap: float,
         fixed = (p.count + i, p.count + i + 1)
         width = np.concatenate([width, np.zeros(n - p.count)])
     root = align(p, pos, layer, fixed)
-    roots, bid = np.unique(root, return_inverse=True)
-    order = np.lexsort((pos, layer))
+    # blocks numbered by root in index order (what np.unique would give, without a sort)
+    is_root = root == np.arange(n)
+    bid = (np.cumsum(is_root) - 1)[root]
+    n_blocks = int(is_root.sum())
+    # positions are ranks within each layer, so (layer, pos) order is a scatter, not a sort
+    counts = np.bincount(layer)
+    order = np.empty(n, dtype=np.int64)
+    order[(np.cumsum(counts) - counts)[layer] + pos] = np.arange(n)
     a, b = order[:-1], order[1:]
     same = (layer[a] == layer[b]) & (comp[a] == comp[b])
     a, b = a[same], b[same]
     sep = (width[a] + width[b]) / 2.0 + _gaps(p, a, b, node_gap, ctx, margin)
-    left, right = compact(len(roots), bid[a], bid[b], sep)
+    left, right = compact(n_blocks, bid[a], bid[b], sep)
     xl = left[bid]
     xr = right[bid]
     ncomp = int(comp.max()) + 1
