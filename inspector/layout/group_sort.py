@@ -61,6 +61,13 @@ class GroupTree:
         for ents in self.by_depth[:0:-1]:  # depth >= 2 entities add into their parents
             np.add.at(size, n + ent_parent[ents] - n_roots, size[n + ents])
         self.size = size
+        # only items with siblings need sorting: an only child sits at its parent's start
+        multi = np.flatnonzero(np.bincount(self.parent)[self.parent] > 1)
+        self.multi = multi
+        self.multi_node = multi[multi < n]
+        self.multi_eg = eg[multi[multi >= n] - n]
+        self.multi_parent = self.parent[multi]
+        self.multi_size = size[multi]
         # a root's first slot: the sizes of the earlier roots of its layer
         root_size = np.bincount(inv, minlength=n_roots)
         root_layer = layer[np.unique(inv, return_index=True)[1]]
@@ -94,17 +101,17 @@ class GroupTree:
         """Position within its layer of every node then border, for node values `value`,
         ties `tie` (all items) and group keys `gkey`."""
         n, half = self.n, self.half
-        t = tie[:n].astype(np.int64)
+        t = tie[self.multi_node].astype(np.int64)
         # own nodes before a group of equal key (-1 < id), then by tie among themselves
-        second = np.concatenate([t - (int(t.max(initial=0)) + 1), self.eg])
-        key = np.concatenate([value, gkey[self.eg]])
-        perm = np.lexsort((second, key, self.parent))
-        sz = self.size[perm]
+        second = np.concatenate([t - (int(t.max(initial=0)) + 1), self.multi_eg])
+        key = np.concatenate([value[self.multi_node], gkey[self.multi_eg]])
+        perm = np.lexsort((second, key, self.multi_parent))
+        sz = self.multi_size[perm]
         excl = np.cumsum(sz) - sz
-        par = self.parent[perm]
+        par = self.multi_parent[perm]
         head = np.r_[True, par[1:] != par[:-1]] if len(par) else np.zeros(0, bool)
-        rel = np.empty(len(perm), dtype=np.int64)
-        rel[perm] = excl - np.maximum.accumulate(np.where(head, excl, 0))
+        rel = np.zeros(n + half, dtype=np.int64)
+        rel[self.multi[perm]] = excl - np.maximum.accumulate(np.where(head, excl, 0))
         # slot of each item's first child: a root's base, or just past a group's left border
         base = np.concatenate([self.root_base, np.zeros(half, np.int64)])
         start = np.zeros(half, dtype=np.int64)
