@@ -21,6 +21,20 @@ import numpy as np
 from inspector.layout.nesting import Nesting
 
 
+def _dense_ids(code: np.ndarray) -> tuple[np.ndarray, int]:
+    """Ids 0.. of the distinct values of `code` in increasing order, for every element (as
+    np.unique's inverse), by a table when the values are dense enough, else by sorting."""
+    if len(code) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    top = int(code.max()) + 1
+    if code.min() < 0 or top > 4 * len(code) + 1024:
+        values, inv = np.unique(code, return_inverse=True)
+        return inv.reshape(-1).astype(np.int64), len(values)
+    present = np.zeros(top, dtype=bool)
+    present[code] = True
+    return (np.cumsum(present) - 1)[code], int(present.sum())
+
+
 class GroupTree:
     """Static part of the hierarchical sort: tree parents, subtree sizes and where each
     layer's roots start. `usable` is False when the groups break the tree's premises
@@ -37,9 +51,7 @@ class GroupTree:
         top = nest.top
         self.n, self.half, self.eg = n, half, eg
         # roots: one per (layer, component), numbered in (layer, component) order
-        codes, inv = np.unique(layer_comp, return_inverse=True)
-        inv = inv.reshape(-1)
-        n_roots = len(codes)
+        inv, n_roots = _dense_ids(layer_comp)
         gcomp = comp[n + np.arange(half)] if half else np.zeros(0, np.int64)
         self.usable = self._premises_hold(nest, layer[:n], member[:n], comp[:n], gcomp, eg)
         if not self.usable:
@@ -70,7 +82,8 @@ class GroupTree:
         self.multi_size = size[multi]
         # a root's first slot: the sizes of the earlier roots of its layer
         root_size = np.bincount(inv, minlength=n_roots)
-        root_layer = layer[np.unique(inv, return_index=True)[1]]
+        root_layer = np.zeros(n_roots, dtype=np.int64)
+        root_layer[inv] = layer
         ends = np.cumsum(root_size)
         first_of_layer = np.r_[True, root_layer[1:] != root_layer[:-1]]
         layer_base = np.maximum.accumulate(np.where(first_of_layer, ends - root_size, 0))
