@@ -7,11 +7,11 @@ nodes and borders alike (ten passes over 660,000 items for a 100k-node transform
 
 Here the same order comes from a tree per layer: a root per (layer, component), an inner
 vertex per (layer, group) the group spans (its two borders are that vertex's first and last
-slot) and the proper nodes as leaves. Only siblings need comparing, so one lexsort by
-(parent, key, id or tie) over nodes plus inner vertices does it, and positions follow from
-the subtree sizes, which never change between sweeps. Siblings compare exactly as in the
-lexsort: by key, then a group's id against an own node's -1 (own nodes first), then by
-group id or by tie; deeper keys only ever separate items inside one group.
+slot) and the proper nodes as leaves. Only siblings need comparing (`SiblingRanks`: two
+children per parent on average), and positions follow from the subtree sizes, which never
+change between sweeps. Siblings compare exactly as in the lexsort: by key, then a group's
+id against an own node's -1 (own nodes first), then by group id or by tie; deeper keys
+only ever separate items inside one group.
 """
 
 from __future__ import annotations
@@ -19,20 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from inspector.layout.nesting import Nesting
-
-
-def _dense_ids(code: np.ndarray) -> tuple[np.ndarray, int]:
-    """Ids 0.. of the distinct values of `code` in increasing order, for every element (as
-    np.unique's inverse), by a table when the values are dense enough, else by sorting."""
-    if len(code) == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    top = int(code.max()) + 1
-    if code.min() < 0 or top > 4 * len(code) + 1024:
-        values, inv = np.unique(code, return_inverse=True)
-        return inv.reshape(-1).astype(np.int64), len(values)
-    present = np.zeros(top, dtype=bool)
-    present[code] = True
-    return (np.cumsum(present) - 1)[code], int(present.sum())
+from inspector.layout.siblings import SiblingRanks, dense_ids, root_slots
 
 
 class GroupTree:
@@ -51,7 +38,7 @@ class GroupTree:
         top = nest.top
         self.n, self.half, self.eg = n, half, eg
         # roots: one per (layer, component), numbered in (layer, component) order
-        inv, n_roots = _dense_ids(layer_comp)
+        inv, n_roots = dense_ids(layer_comp)
         gcomp = comp[n + np.arange(half)] if half else np.zeros(0, np.int64)
         self.usable = self._premises_hold(nest, layer[:n], member[:n], comp[:n], gcomp, eg)
         if not self.usable:
@@ -73,21 +60,8 @@ class GroupTree:
         for ents in self.by_depth[:0:-1]:  # depth >= 2 entities add into their parents
             np.add.at(size, n + ent_parent[ents] - n_roots, size[n + ents])
         self.size = size
-        # only items with siblings need sorting: an only child sits at its parent's start
-        multi = np.flatnonzero(np.bincount(self.parent)[self.parent] > 1)
-        self.multi = multi
-        self.multi_node = multi[multi < n]
-        self.multi_eg = eg[multi[multi >= n] - n]
-        self.multi_parent = self.parent[multi]
-        self.multi_size = size[multi]
-        # a root's first slot: the sizes of the earlier roots of its layer
-        root_size = np.bincount(inv, minlength=n_roots)
-        root_layer = np.zeros(n_roots, dtype=np.int64)
-        root_layer[inv] = layer
-        ends = np.cumsum(root_size)
-        first_of_layer = np.r_[True, root_layer[1:] != root_layer[:-1]]
-        layer_base = np.maximum.accumulate(np.where(first_of_layer, ends - root_size, 0))
-        self.root_base = ends - root_size - layer_base
+        self.siblings = SiblingRanks(self.parent, size)
+        self.root_base = root_slots(inv, n_roots, layer)
         self.n_roots = n_roots
 
     @staticmethod
@@ -114,17 +88,10 @@ class GroupTree:
         """Position within its layer of every node then border, for node values `value`,
         ties `tie` (all items) and group keys `gkey`."""
         n, half = self.n, self.half
-        t = tie[self.multi_node].astype(np.int64)
+        t = tie[:n].astype(np.int64)
         # own nodes before a group of equal key (-1 < id), then by tie among themselves
-        second = np.concatenate([t - (int(t.max(initial=0)) + 1), self.multi_eg])
-        key = np.concatenate([value[self.multi_node], gkey[self.multi_eg]])
-        perm = np.lexsort((second, key, self.multi_parent))
-        sz = self.multi_size[perm]
-        excl = np.cumsum(sz) - sz
-        par = self.multi_parent[perm]
-        head = np.r_[True, par[1:] != par[:-1]] if len(par) else np.zeros(0, bool)
-        rel = np.zeros(n + half, dtype=np.int64)
-        rel[self.multi[perm]] = excl - np.maximum.accumulate(np.where(head, excl, 0))
+        second = np.concatenate([t - (int(t.max(initial=0)) + 1), self.eg])
+        rel = self.siblings.before(np.concatenate([value, gkey[self.eg]]), second)
         # slot of each item's first child: a root's base, or just past a group's left border
         base = np.concatenate([self.root_base, np.zeros(half, np.int64)])
         start = np.zeros(half, dtype=np.int64)
