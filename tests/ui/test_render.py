@@ -89,3 +89,21 @@ def test_render_keras_sample_svg_names_every_layer_class(tmp_path) -> None:
 def test_render_rejects_other_suffixes(conv_path, tmp_path) -> None:
     with pytest.raises(ValueError, match="png or .svg"):
         render_model(load_model(conv_path), tmp_path / "x.jpg")
+
+
+def test_export_holds_every_edge_label(tmp_path):
+    """Labels beside a skip connection stick out past the nodes; the export grows to hold them."""
+    from inspector.loaders import load_model
+    from inspector.ui.graph.export import export_bounds
+    from inspector.ui.graph.labels import LabelPlacer
+    from inspector.ui.graph.scene import SceneOptions, prepare
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    model = load_model(samples / "torch_resnet.onnx")
+    data = prepare(model, None, None, SceneOptions())
+    x0, y0, x1, y1 = export_bounds(data)
+    placer = LabelPlacer(data)
+    boxes = [b for b in (placer.box(e) for e in range(len(data.edges))) if b is not None]
+    assert boxes
+    assert all(x0 <= b[0] and b[2] <= x1 and y0 <= b[1] and b[3] <= y1 for b in boxes)
+    assert x1 > data.bounds[2]  # this graph's skip-connection label does stick out

@@ -28,9 +28,30 @@ def _state(state: PaintState | None) -> PaintState:
     return PaintState(state.palette, None, None, state.dimmed, state.colors)
 
 
+#: Above this many edges an export does not place every label to widen its margins (the
+#: placement costs ~0.1 ms an edge); labels past the graph's box may then be clipped.
+LABEL_BOUNDS_MAX_EDGES = 5000
+
+
+def export_bounds(data: SceneData) -> tuple[float, float, float, float]:
+    """The graph's box grown to hold the edge labels, which sit beside the curves and can
+    stick out past the outermost node (a label on a skip connection, say)."""
+    from inspector.ui.graph.labels import LabelPlacer
+
+    x0, y0, x1, y1 = data.bounds
+    if 0 < len(data.edges) <= LABEL_BOUNDS_MAX_EDGES:
+        placer = LabelPlacer(data)
+        for e in range(len(data.edges)):
+            box = placer.box(e)
+            if box is not None:
+                x0, y0 = min(x0, box[0]), min(y0, box[1])
+                x1, y1 = max(x1, box[2]), max(y1, box[3])
+    return x0, y0, x1, y1
+
+
 def png_scale(data: SceneData, scale: float = 1.0) -> float:
     """The scale an export of `data` at `scale` really uses once capped."""
-    x0, y0, x1, y1 = data.bounds
+    x0, y0, x1, y1 = export_bounds(data)
     w, h = x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN
     s = min(float(scale), MAX_SIDE / w, MAX_SIDE / h, math.sqrt(MAX_PIXELS / (w * h)))
     return max(s, 1e-4)
@@ -44,7 +65,7 @@ def export_png(data: SceneData | None, path: str | Path, scale: float = 1.0,
     path = Path(path)
     st = _state(state)
     s = png_scale(data, scale)
-    x0, y0, x1, y1 = data.bounds
+    x0, y0, x1, y1 = export_bounds(data)
     w = max(1, int(math.ceil((x1 - x0 + 2 * MARGIN) * s)))
     h = max(1, int(math.ceil((y1 - y0 + 2 * MARGIN) * s)))
     img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
@@ -67,7 +88,7 @@ def export_svg(data: SceneData | None, path: str | Path, state: PaintState | Non
         raise ValueError("there is no graph to export")
     path = Path(path)
     st = _state(state)
-    x0, y0, x1, y1 = data.bounds
+    x0, y0, x1, y1 = export_bounds(data)
     w, h = x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN
     gen = QSvgGenerator()
     gen.setFileName(str(path))
