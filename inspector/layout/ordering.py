@@ -13,6 +13,7 @@ import numpy as np
 
 from inspector.layout.group_sort import GroupTree
 from inspector.layout.nesting import Nesting
+from inspector.layout.siblings import SiblingRanks, dense_ids, root_slots
 from inspector.progress import NO_TASK, Task
 
 
@@ -192,6 +193,11 @@ class SortContext:
             self.nest = None
             self.layer, self.comp = p.layer, comp
             self.layer_comp = self.layer * (int(comp.max(initial=0)) + 1) + comp
+            # each (layer, component) is one sibling list: ranks without a full lexsort
+            root, n_roots = dense_ids(self.layer_comp)
+            self.flat = SiblingRanks(root, np.ones(len(root), dtype=np.int64))
+            self.flat_base = root_slots(root, n_roots, self.layer)[root]
+            self.counts = np.bincount(self.layer)
             return
         real = np.flatnonzero(nest.member >= 0)
         # a group's component is its first member's (members share one after merging)
@@ -228,7 +234,7 @@ class SortContext:
         """Rank within its layer of every node for `value` (proper nodes only; borders are
         fixed) with ties broken by `tie` (all nodes); and the layer sizes."""
         if self.nest is None:
-            return _ranks(self.layer, (tie, value), self.layer_comp)
+            return self.flat_base + self.flat.before(value, tie), self.counts
         gsum = np.bincount(self.pair_group, weights=value[self.pair_node], minlength=self.nest.count)
         gkey = gsum / np.maximum(self.gcnt, 1)
         if not self.tree.usable:

@@ -5,9 +5,9 @@ The ordering sweeps sort tens of thousands of tiny sibling lists (a parent in a 
 layer tree has two children on average, rarely more than eight): comparing every pair of
 siblings at once, one padded matrix per size class, is a few vectorised comparisons where
 a lexsort makes three full passes over every item. Larger lists (wide layers) still go
-through a lexsort of their own items. Siblings must be totally ordered by (key, second)
-(the callers' `second` is unique among siblings), so counting the siblings before an item
-gives exactly its place in the sorted list; a NaN key sends everything to the lexsort.
+through a lexsort of their own items. Siblings are compared by (key, second, index), a
+strict total order, so counting the siblings before an item gives exactly its place in the
+stably sorted list; a NaN key sends everything to the lexsort.
 """
 
 from __future__ import annotations
@@ -83,8 +83,9 @@ class SiblingRanks:
             total = np.zeros(mat.shape, dtype=np.int64)
             for a in range(len(mat)):
                 for b in range(a + 1, len(mat)):
-                    # a goes before b; a pad (weight 0) moves nobody
-                    ahead = (k[a] < k[b]) | ((k[a] == k[b]) & (s[a] < s[b]))
+                    # a goes before b (columns are in index order, so a full tie keeps
+                    # it first, as a stable sort does); a pad (weight 0) moves nobody
+                    ahead = (k[a] < k[b]) | ((k[a] == k[b]) & (s[a] <= s[b]))
                     total[b] += np.where(ahead, weight[a], 0)
                     total[a] += np.where(ahead, 0, weight[b])
             out[mat[valid]] = total[valid]
