@@ -116,13 +116,16 @@ def align(p: Proper, pos: np.ndarray, layer: np.ndarray | None = None,
     fu, fv = fixed if fixed is not None else (np.zeros(0, np.int64), np.zeros(0, np.int64))
     is_dummy = np.concatenate([p.is_dummy, np.zeros(extra, bool)])
     prio = (is_dummy[u] & is_dummy[v]).astype(np.int64)
-    dist_v = _median_distance(v, pos[u])
-    dist_u = _median_distance(u, pos[v])
-    # a join aligns with the upper neighbour on the longest path into it and a branch with
-    # the lower one on the longest path out: both pick the same branch, so a network's
-    # spine stays one straight block and repeated modules do not drift sideways
-    pick = _first_per_group(v, (pos[u], dist_v, -p.above[u], -prio))
-    pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -p.below[v[pick]], -prio[pick]))]
+    pick = np.zeros(0, dtype=np.int64)
+    if len(u):  # (a graph without edges may still have frames, hence fixed segments)
+        dist_v = _median_distance(v, pos[u])
+        dist_u = _median_distance(u, pos[v])
+        # a join aligns with the upper neighbour on the longest path into it and a branch
+        # with the lower one on the longest path out: both pick the same branch, so a
+        # network's spine stays one straight block and repeated modules do not drift
+        pick = _first_per_group(v, (pos[u], dist_v, -p.above[u], -prio))
+        pick = pick[_first_per_group(u[pick], (pos[v[pick]], dist_u[pick], -p.below[v[pick]],
+                                                -prio[pick]))]
     layer_u = layer[u]
     pu, pv = pos[u], pos[v]
     kv, ku = _fixed_keys(layer, pos, fu, fv)

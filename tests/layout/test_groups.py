@@ -140,3 +140,14 @@ def test_transformer_mask_chain_runs_beside_the_blocks() -> None:
     n, edges, groups = shapes.grouped_transformer(4)
     res = layered_layout(n, edges, shapes.sizes_for(n), groups=groups)
     assert res.crossings == count_route_crossings(res.routes)
+
+
+def test_frames_on_a_graph_without_edges() -> None:
+    # only the frames' border chains to align: no segment between proper nodes at all
+    group_of = np.array([1, 0, -1, -1, -1, 1, 1])
+    parent = np.array([-1, 0])
+    sizes = shapes.sizes_for(7)
+    res = layered_layout(7, np.zeros((0, 2), dtype=np.int64), sizes, groups=(group_of, parent),
+                         group_pad=PAD, group_title=TITLE)
+    check_layout(res, 7, np.zeros((0, 2), dtype=np.int64), 24.0)
+    check_frames(res, group_of, parent, TB_MARGIN)
