@@ -80,7 +80,33 @@ def _dfs(n: int, src: np.ndarray, dst: np.ndarray):
     return back, node_time, edge_time, finish
 
 
-def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def _components(n: int, src: np.ndarray, dst: np.ndarray, max_rounds: int = 40) -> np.ndarray:
+    """Weakly connected components, labelled 0.. in order of smallest node.
+
+    Vectorised hooking: every tree root with an edge to a tree of smaller root hangs under
+    the smallest such root, then pointer jumping flattens the trees; each component ends
+    as one tree rooted at its smallest node, whatever the number of rounds. Networks take
+    a handful; past `max_rounds` the union-find loop does the job instead.
+    """
+    root = np.arange(n, dtype=np.int64)
+    for _ in range(max_rounds):
+        a, b = root[src], root[dst]
+        cross = a != b
+        if not cross.any():
+            break
+        np.minimum.at(root, np.maximum(a, b)[cross], np.minimum(a, b)[cross])
+        while True:
+            nxt = root[root]
+            if np.array_equal(nxt, root):
+                break
+            root = nxt
+    else:
+        return _components_sequential(n, src, dst)
+    _, label = np.unique(root, return_inverse=True)
+    return label.reshape(-1).astype(np.int64)
+
+
+def _components_sequential(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Weakly connected components by union-find, labelled 0.. in order of smallest node."""
     parent = list(range(n))
     for a, b in zip(src.tolist(), dst.tolist(), strict=True):
@@ -129,13 +155,18 @@ def _longest_path_layers(
     indeg = np.bincount(dst, minlength=n).tolist()
     for u in reversed(topo):
         a, b = ptr[u], ptr[u + 1]
-        if b > a:
+        if b == a + 1:  # the common case, without building lists
+            w = adj[a]
+            below[u] = below[w] + 1
+            if indeg[u] == 0 and layer[w] - 1 > layer[u]:
+                layer[u] = layer[w] - 1
+        elif b > a:
             succ = adj[a:b]
             below[u] = max([below[w] for w in succ]) + 1
-        if b - a > indeg[u]:
-            lowest = min([layer[w] for w in succ]) - 1
-            if lowest > layer[u]:
-                layer[u] = lowest
+            if b - a > indeg[u]:
+                lowest = min([layer[w] for w in succ]) - 1
+                if lowest > layer[u]:
+                    layer[u] = lowest
     return layer, above, below
 
 
