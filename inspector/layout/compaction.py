@@ -60,18 +60,41 @@ def compact(nb: int, src: np.ndarray, dst: np.ndarray, sep: np.ndarray) -> tuple
         frontier = np.unique(b[indeg[b] == 0])
     tail: list[int] = []
     if len(frontier):
-        tail = _kahn_tail(frontier.tolist(), ptr.tolist(), d.tolist(), s.tolist(), indeg, left)
+        done = np.zeros(nb, dtype=bool)
+        for f in levels:
+            done[f] = True
+        t_ptr, t_d, t_s, t_indeg = _tail_graph(nb, src[order], d, s, done)
+        tail = _kahn_tail(frontier.tolist(), t_ptr, t_d, t_s, t_indeg, left)
     if placed + len(tail) < nb:  # only if the alignment were cyclic: the sequential rules
         lo, hi = compact_sequential(nb, src.tolist(), dst.tolist(), sep.tolist())
         return np.asarray(lo), np.asarray(hi)
     right = np.zeros(nb)
     if tail:
-        _right_tail(tail, ptr.tolist(), d.tolist(), s.tolist(), right)
+        _right_tail(tail, t_ptr, t_d, t_s, right)
     for frontier in reversed(levels):
         count = ptr[frontier + 1] - ptr[frontier]
         idx = _ranges(ptr[frontier], count)
         np.fmin.at(right, np.repeat(frontier, count), right[d[idx]] - s[idx])
     return left, right
+
+
+def _tail_graph(nb: int, u: np.ndarray, v: np.ndarray, sep: np.ndarray,
+                done: np.ndarray) -> tuple[list[int], list[int], list[float], np.ndarray]:
+    """Constraints among the blocks not yet placed, as lists for the Python loop: each
+    pair once with its largest separation (two blocks side by side in many layers repeat
+    it per layer; x + max(s) is max(x + s) exactly, as float addition is monotone), and
+    the in-degrees they leave."""
+    keep = ~done[u]
+    code = u[keep] * nb + v[keep]
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    head = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else np.zeros(0, np.int64)
+    # fmax skips a NaN separation as the loop's comparison would
+    best = np.fmax.reduceat(sep[keep][order], head) if len(head) else np.zeros(0)
+    pu, pv = code[head] // nb, code[head] % nb
+    ptr = np.zeros(nb + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pu, minlength=nb), out=ptr[1:])
+    return ptr.tolist(), pv.tolist(), best.tolist(), np.bincount(pv, minlength=nb)
 
 
 def _kahn_tail(queue: list[int], ptr: list[int], d: list[int], s: list[float],

@@ -84,3 +84,17 @@ def test_cyclic_block_graph_places_every_block_as_before() -> None:
 def test_no_constraints() -> None:
     left, right = compact(3, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     assert left.tolist() == [0.0, 0.0, 0.0] and right.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_repeated_constraints_keep_the_largest_separation() -> None:
+    # two blocks side by side in many layers repeat their constraint once per layer, with
+    # different separations; a NaN separation is skipped, as the sequential loop skips it
+    rng = np.random.default_rng(5)
+    nb, src, dst = _layered_dag(rng, SHAPES["wide_then_deep"], fan=2)
+    src, dst = np.tile(src, 3), np.tile(dst, 3)
+    sep = rng.uniform(0, 100, len(src))
+    sep[rng.random(len(sep)) < 0.05] = np.nan
+    left, right = compact(nb, src, dst, sep)
+    want_l, want_r = compact_sequential(nb, src.tolist(), dst.tolist(), sep.tolist())
+    np.testing.assert_array_equal(left, np.asarray(want_l))
+    np.testing.assert_array_equal(right, np.asarray(want_r))
