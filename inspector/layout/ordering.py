@@ -11,10 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.layout.crossings import CrossingCounter, count_crossings, grouped_inversions
 from inspector.layout.group_sort import GroupTree
 from inspector.layout.nesting import Nesting
 from inspector.layout.siblings import SiblingRanks, dense_ids, root_slots
 from inspector.progress import NO_TASK, Task
+
+__all__ = ["Proper", "SortContext", "count_crossings", "grouped_inversions", "make_proper", "order_layers"]
 
 
 @dataclass(frozen=True)
@@ -101,77 +104,6 @@ def make_proper(
         above=np.concatenate([above, above[owner]]),
         below=np.concatenate([below, tail]),
     )
-
-
-def _merge_inversions(mat: np.ndarray) -> int:
-    """Inversions inside each row of `mat` (rows of a power-of-two width), by merge sort."""
-    rows, width = mat.shape
-    big = int(mat.max()) + 1
-    x = mat
-    total = 0
-    w = 1
-    while w < width:
-        blocks = x.reshape(-1, 2 * w)
-        nb = blocks.shape[0]
-        off = (np.arange(nb, dtype=np.int64) * big)[:, None]
-        left = (blocks[:, :w] + off).ravel()
-        right = (blocks[:, w:] + off).ravel()
-        # left halves are sorted, so one searchsorted counts "left <= v" for every right v
-        le = np.searchsorted(left, right, side="right") - np.repeat(np.arange(nb) * w, w)
-        total += int((w - le).sum())
-        x = np.sort(blocks, axis=1, kind="stable")
-        w *= 2
-    return total
-
-
-def _pair_inversions(mat: np.ndarray) -> int:
-    """Inversions inside each row of `mat`, comparing every pair of columns."""
-    i, j = np.triu_indices(mat.shape[1], 1)
-    return int(np.count_nonzero(mat[:, i] > mat[:, j]))
-
-
-def grouped_inversions(group: np.ndarray, value: np.ndarray) -> int:
-    """Pairs i < j with group[i] == group[j] and value[i] > value[j] (input sorted by group).
-
-    Groups are padded to the next power of two in size classes, so the cost follows the
-    largest group, not the whole array: most layer pairs of a network hold a few edges.
-    """
-    if len(group) < 2:
-        return 0
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    sizes = np.diff(np.r_[starts, len(group)])
-    within = np.arange(len(group)) - np.repeat(starts, sizes)
-    gid = np.repeat(np.arange(len(starts)), sizes)
-    cls = np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64)
-    total = 0
-    for c in np.unique(cls).tolist():
-        if c == 0:
-            continue
-        sel_groups = np.flatnonzero(cls == c)
-        row_of_group = np.full(len(starts), -1, dtype=np.int64)
-        row_of_group[sel_groups] = np.arange(len(sel_groups))
-        mask = row_of_group[gid] >= 0
-        vals = value[mask]
-        pad = int(vals.max()) + 1
-        mat = np.full((len(sel_groups), 1 << c), pad, dtype=np.int64)
-        mat[row_of_group[gid[mask]], within[mask]] = vals
-        # narrow rows (a network's layer pairs hold a few segments): all pairs compared at
-        # once beats log2(width) merge rounds
-        total += _pair_inversions(mat) if c <= 3 else _merge_inversions(mat)
-    return total
-
-
-def count_crossings(layer: np.ndarray, pos: np.ndarray, seg_u: np.ndarray, seg_v: np.ndarray) -> int:
-    """Exact number of segment crossings between adjacent layers for the order `pos`."""
-    if len(seg_u) < 2:
-        return 0
-    lu = layer[seg_u]
-    pu = pos[seg_u]
-    pv = pos[seg_v]
-    order = np.lexsort((pv, pu, lu))
-    # sorted by (layer, upper position, lower position): crossings are the inversions of
-    # the lower positions within each layer pair; equal upper ends never count
-    return grouped_inversions(lu[order], pv[order])
 
 
 class SortContext:
@@ -317,7 +249,8 @@ def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK,
     # components side by side: never interleave their nodes within a layer
     pos, sizes = ctx.sort(p.key, tie)
     best = pos
-    best_x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
+    crossings = CrossingCounter(p.layer, p.seg_u, p.seg_v)
+    best_x = crossings.count(pos)
     stale = 0
     for i in range(max_passes):
         if best_x == 0:
@@ -326,7 +259,7 @@ def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK,
         down = i % 2 == 0
         for parity in (1, 0) if down else (0, 1):
             pos, _ = ctx.sort(_barycenters(p, pos, sizes, down, parity), pos)
-        x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
+        x = crossings.count(pos)
         if x < best_x:
             best, best_x, stale = pos, x, 0
         else:
@@ -340,7 +273,7 @@ def order_layers(p: Proper, max_passes: int = 8, task: Task = NO_TASK,
             value = norm.copy()
             value[tree] += side  # the whole tree to the far left (right) of its siblings
             pos, _ = ctx.sort(value, best)
-            x = count_crossings(p.layer, pos, p.seg_u, p.seg_v)
+            x = crossings.count(pos)
             if x < best_x:
                 best, best_x = pos, x
                 norm = (best[: p.count] + 0.5) / sizes[p.layer]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inspector.layout.ordering import count_crossings, grouped_inversions
+from inspector.layout.crossings import CrossingCounter, count_crossings, grouped_inversions
 
 
 def _brute_inversions(group: np.ndarray, value: np.ndarray) -> int:
@@ -38,3 +38,22 @@ def test_count_crossings_matches_segment_pairs() -> None:
             if layer[u[a]] == layer[u[b]]:
                 want += int((pos[u[a]] - pos[u[b]]) * (pos[v[a]] - pos[v[b]]) < 0)
     assert count_crossings(layer, pos, u, v) == want
+
+
+@pytest.mark.parametrize("width", [3, 6, 12])
+def test_counter_matches_count_crossings(width: int) -> None:
+    # layer pairs of 1 to ~3*width segments: pairwise classes and the sorted wide path
+    rng = np.random.default_rng(width)
+    sizes = rng.integers(1, width + 1, size=30)
+    layer = np.repeat(np.arange(len(sizes)), sizes)
+    start = np.r_[0, np.cumsum(sizes)]
+    u, v = [], []
+    for lv in range(len(sizes) - 1):
+        k = int(rng.integers(0, 3 * width))
+        u.extend(rng.integers(start[lv], start[lv + 1], k).tolist())
+        v.extend(rng.integers(start[lv + 1], start[lv + 2], k).tolist())
+    u, v = np.array(u, dtype=np.int64), np.array(v, dtype=np.int64)
+    counter = CrossingCounter(layer, u, v)
+    for _ in range(5):
+        pos = np.concatenate([rng.permutation(s) for s in sizes])
+        assert counter.count(pos) == count_crossings(layer, pos, u, v)
