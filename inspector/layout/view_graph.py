@@ -4,12 +4,14 @@ pseudo nodes, with deduplicated edges between them. IR-aware, still pure (no Qt)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from inspector.ir import Graph, Node
 
 Group = tuple[str, ...]
+_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,17 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
     group_count: dict[int, int] = {}
     index_of_node: dict[str, int] = {}
     keys: set[str] = set()
+    owners: dict[Group, Group | None] = {}  # nodes of one scope share it: look it up once
     for pos, node in enumerate(nodes):
         if hidden and id(node) in hidden:
             continue
         group = node.group
-        owner = _owner(group, expanded) if group else None
+        if group:
+            owner = owners.get(group, _UNSET)
+            if owner is _UNSET:
+                owner = owners[group] = _owner(group, expanded)
+        else:
+            owner = None
         if owner is None:
             key = "node:" + node.name
             while key in keys:  # ONNX allows empty and repeated node names
