@@ -3,7 +3,8 @@ ResNet-, Inception- and transformer-shaped graphs of 1k to 100k nodes.
 
 Run: python tests/benchmarks/bench_layout.py [--repeats N] [SIZES...]   (a table; no asserts)
 The "+groups" rows pass nested groups (stages/blocks, encoder/block/attention/MLP) as the
-graph view does for expanded name scopes.
+graph view does for expanded name scopes; "+scopes" nests five deep like an exported
+encoder after "Expand all" (its block graph is ~10,000 levels deep, not ~12).
 Targets (2-core machine, quiet): 20k nodes < 0.5 s; 100k nodes < 3 s without groups and
 < 1.2 s with them. Times are the median (and best) of N runs; the load average is printed
 because other work on the machine moves them by up to 2x.
@@ -21,9 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from inspector.layout import layered_layout  # noqa: E402
-from tests.layout.shapes import grouped_resnet, grouped_transformer, shaped, sizes_for  # noqa: E402
+from tests.layout.shapes import (  # noqa: E402
+    grouped_resnet,
+    grouped_transformer,
+    scoped_transformer,
+    shaped,
+    sizes_for,
+)
 
-KINDS = ("resnet", "inception", "transformer", "resnet+groups", "transformer+groups")
+KINDS = ("resnet", "inception", "transformer", "resnet+groups", "transformer+groups",
+         "transformer+scopes")
 
 
 def _graph(kind: str, approx: int):
@@ -32,6 +40,8 @@ def _graph(kind: str, approx: int):
         return grouped_resnet(max(1, int(approx / 7.5)))
     if kind == "transformer+groups":
         return grouped_transformer(max(1, int(approx / 32.0)))
+    if kind == "transformer+scopes":
+        return scoped_transformer(max(1, int(approx / 29.0)))
     return (*shaped(kind, approx), None)
 
 

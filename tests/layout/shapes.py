@@ -176,6 +176,46 @@ def grouped_transformer(blocks: int) -> Grouped:
     return n, edges, b.groups()
 
 
+def scoped_transformer(blocks: int) -> Grouped:
+    """A transformer as "Expand all" shows an exported encoder's name scopes: /mask, and
+    /encoder/layer.k with attention/self/{query,key,value}, attention/output and mlp
+    inside; every block's attention takes the one mask (a long edge through all blocks)."""
+    b = _Builder()
+    b.enter()  # /mask
+    mask = b.node()
+    b.group = -1
+    x = b.node()
+    b.enter()  # /encoder
+    encoder = b.group
+    for _ in range(blocks):
+        b.group = encoder
+        block = b.enter()  # layer.k
+        h = b.node(x)  # layer norm
+        attention = b.enter()
+        selfs = b.enter()
+        qkv = []
+        for _ in range(3):
+            b.group = selfs
+            b.enter()  # query / key / value
+            qkv.append(b.chain(h, 4))
+        b.group = selfs
+        s = b.node(b.node(qkv[0], qkv[1]), mask)
+        a = b.node(b.node(s), qkv[2])
+        b.group = attention
+        b.enter()  # output
+        a = b.chain(a, 4)
+        x = b.node(x, a)
+        b.group = block
+        b.enter()  # mlp
+        m = b.chain(x, 6)
+        b.group = block
+        x = b.node(x, m)
+    b.group = -1
+    b.node(x)
+    n, edges = b.done()
+    return n, edges, b.groups()
+
+
 def grouped_resnet(blocks: int) -> Grouped:
     """`resnet` with a group per stage of four blocks and a group per block inside it."""
     b = _Builder()

@@ -21,6 +21,7 @@ def _random_grouped(seed: int = 1) -> shapes.Grouped:
 GROUPED = {
     "transformer": lambda: shapes.grouped_transformer(3),
     "resnet": lambda: shapes.grouped_resnet(9),
+    "scoped": lambda: shapes.scoped_transformer(3),
     "random_dag": _random_grouped,
     "random_dag_2": lambda: _random_grouped(5),
 }
