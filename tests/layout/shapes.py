@@ -181,32 +181,33 @@ def scoped_transformer(blocks: int) -> Grouped:
     /encoder/layer.k with attention/self/{query,key,value}, attention/output and mlp
     inside; every block's attention takes the one mask (a long edge through all blocks)."""
     b = _Builder()
-    b.enter()  # /mask
+
+    def scope(outer: int) -> int:
+        b.group = outer
+        b.enter()
+        return b.group
+
+    scope(-1)  # /mask
     mask = b.node()
     b.group = -1
     x = b.node()
-    b.enter()  # /encoder
-    encoder = b.group
+    encoder = scope(-1)
     for _ in range(blocks):
-        b.group = encoder
-        block = b.enter()  # layer.k
+        block = scope(encoder)  # layer.k
         h = b.node(x)  # layer norm
-        attention = b.enter()
-        selfs = b.enter()
+        attention = scope(block)
+        selfs = scope(attention)
         qkv = []
         for _ in range(3):
-            b.group = selfs
-            b.enter()  # query / key / value
+            scope(selfs)  # query / key / value
             qkv.append(b.chain(h, 4))
         b.group = selfs
         s = b.node(b.node(qkv[0], qkv[1]), mask)
         a = b.node(b.node(s), qkv[2])
-        b.group = attention
-        b.enter()  # output
+        scope(attention)  # output
         a = b.chain(a, 4)
         x = b.node(x, a)
-        b.group = block
-        b.enter()  # mlp
+        scope(block)  # mlp
         m = b.chain(x, 6)
         b.group = block
         x = b.node(x, m)
