@@ -1,8 +1,10 @@
-"""Dummy nodes on long edges, exact crossing counts and barycenter crossing reduction.
+"""Dummy nodes on long edges and barycenter crossing reduction.
 
 Everything here is vectorised over all layers at once. The sweeps update every other layer
 in one step (odd layers from their fixed even neighbours, then the reverse), which keeps a
-sweep at a few sorts of the whole graph even when a deep network has 50,000 layers.
+sweep at a few whole-graph passes even when a deep network has 50,000 layers. The
+within-layer sort ranks sibling lists (`siblings`, `group_sort`) and the exact crossing
+counts live in `crossings` (re-exported here).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from inspector.layout.nesting import Nesting
 from inspector.layout.siblings import SiblingRanks, dense_ids, root_slots
 from inspector.progress import NO_TASK, Task
 
-__all__ = ["Proper", "SortContext", "count_crossings", "grouped_inversions", "make_proper", "order_layers"]
+__all__ = ["Proper", "SortContext", "count_crossings", "grouped_inversions", "make_proper",
+           "order_layers"]
 
 
 @dataclass(frozen=True)
