@@ -178,8 +178,10 @@ def _prepare(model: Model | None, graph: Graph | None,
     edge_values = list(vg.edge_values)
     edge_labels = [_shape_label(graph, v) for v in edge_values]
     task.report(0.3, "Laying out")
+    grouping = _group_ids(items)
     lay = layered_layout(n, edges, sizes, options.direction, options.node_gap,
-                         _layer_gap(options, edge_labels, small), task, groups=_group_ids(items),
+                         _layer_gap(options, edge_labels, small), task,
+                         groups=None if grouping is None else grouping[:2],
                          group_pad=FRAME_PAD, group_title=FRAME_LABEL_H)
     task.report(0.85, "Indexing")
     pos = np.asarray(lay.positions, dtype=np.float64).reshape(-1, 2)
@@ -187,7 +189,7 @@ def _prepare(model: Model | None, graph: Graph | None,
     rects = np.hstack([pos - half, pos + half]) if n else np.zeros((0, 4))
     routes = [np.asarray(r, dtype=np.float64).reshape(-1, 2) for r in lay.routes]
     segments, segment_edge = _segments(routes)
-    frames = _frames(items, rects, frozenset(expanded))
+    frames = _frames_from_layout(grouping, lay.frames)
     data = SceneData(
         graph=graph, options=options, expanded=frozenset(expanded), items=items,
         contents=contents, rects=rects, edges=edges, edge_values=edge_values,
@@ -243,7 +245,7 @@ def _seg_boxes(segs: np.ndarray) -> np.ndarray:
     ])
 
 
-def _group_ids(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+def _group_ids(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, ...], int]] | None:
     """(innermost group id per item or -1, parent id per group) for the layout, so that each
     expanded group's frame holds its members and nothing else; None when there are no groups."""
     ids: dict[tuple[str, ...], int] = {}
@@ -268,7 +270,19 @@ def _group_ids(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
             group_of[i] = gid(path)
     if not parent:
         return None
-    return group_of, np.asarray(parent, dtype=np.int64)
+    return group_of, np.asarray(parent, dtype=np.int64), ids
+
+
+def _frames_from_layout(grouping: tuple[np.ndarray, np.ndarray, dict[tuple[str, ...], int]] | None,
+                        boxes: np.ndarray) -> list[Frame]:
+    """A frame per expanded group with drawn members, as the layout reserved it (members'
+    box plus padding and a title band), outermost first."""
+    if grouping is None or len(boxes) == 0:
+        return []
+    frames = [Frame(path, path[-1], tuple(float(v) for v in boxes[g]), len(path))
+              for path, g in grouping[2].items() if not np.isnan(boxes[g, 0])]
+    frames.sort(key=lambda f: f.depth)
+    return frames
 
 
 def _frames(items: Sequence[Any], rects: np.ndarray,
