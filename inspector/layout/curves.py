@@ -7,7 +7,7 @@ import numpy as np
 Point = tuple[float, float]
 
 
-def _flow_axis(pts: np.ndarray) -> int:
+def flow_axis(pts: np.ndarray) -> int:
     """1 when the route flows top to bottom, 0 when left to right.
 
     Layered routes run straight along the flow through every stub and dummy, so the
@@ -37,7 +37,7 @@ def smooth_path(points: np.ndarray, direction: str | None = None) -> list[tuple[
         return []
     axis = {"TB": 1, "LR": 0}.get(direction or "", -1)
     if axis < 0:
-        axis = _flow_axis(pts)
+        axis = flow_axis(pts)
     p0, p1 = pts[:-1], pts[1:]
     half = (p1[:, axis] - p0[:, axis]) / 2.0
     c1 = p0.copy()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from inspector.layout.curves import flow_axis
 from inspector.ui.graph.node_content import SMALL_FONT_SIZE, TextMeasure
 from inspector.ui.graph.scene import FRAME_LABEL_H, SceneData
 from inspector.ui.graph.spatial import SpatialGrid
@@ -50,13 +51,7 @@ def route_axis(pts: np.ndarray) -> int:
     axis-aligned pieces: 1)."""
     if len(pts) <= 2:
         return -1
-    d = np.diff(pts, axis=0)
-    vertical = int(np.count_nonzero((d[:, 0] == 0) & (d[:, 1] != 0)))
-    horizontal = int(np.count_nonzero((d[:, 1] == 0) & (d[:, 0] != 0)))
-    if vertical != horizontal:
-        return 1 if vertical > horizontal else 0
-    span = np.abs(pts[-1] - pts[0])
-    return 1 if span[1] >= span[0] else 0
+    return flow_axis(pts)
 
 
 class LabelPlacer:
