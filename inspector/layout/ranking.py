@@ -139,9 +139,16 @@ def _longest_path_layers(
     """Longest path from the sources, then pull nodes down towards their consumers.
     Returns (layer, depth above, depth below); the depths guide alignment.
 
-    A node with more outgoing than incoming edges moves down to just above its nearest
-    consumer: that shortens the total edge length (what network simplex minimises), and it
-    puts side inputs and constants next to where they are used instead of at the top.
+    A node moves down to just above its nearest consumer (as late as possible) when that
+    is two or more layers down, or when it has more outgoing than incoming edges (side
+    inputs and constants). Longest-path layering alone lifts a side chain that depends
+    only on an early value (an exported encoder's Shape -> Gather -> Concat feeding a
+    block's Reshape) to the top, so the block's frame spans nearly the whole graph and has
+    to sit beside the previous block; pulled down, the chain stays inside its block. A
+    one-layer gap is left alone: it is a sibling branch one step shorter (q beside k's
+    extra transpose), and moving it only trades one long edge for another and shifts the
+    branch off its siblings' rows, which cost crossings on transformer shapes.
+    Reverse topological order settles every consumer before its producers.
     """
     ptr, adj, _ = _csr(n, src, dst)
     layer = [0] * n
@@ -158,15 +165,15 @@ def _longest_path_layers(
         if b == a + 1:  # the common case, without building lists
             w = adj[a]
             below[u] = below[w] + 1
-            if indeg[u] == 0 and layer[w] - 1 > layer[u]:
-                layer[u] = layer[w] - 1
+            lowest = layer[w] - 1
+            if lowest > layer[u] + 1 or (indeg[u] == 0 and lowest > layer[u]):
+                layer[u] = lowest
         elif b > a:
             succ = adj[a:b]
             below[u] = max([below[w] for w in succ]) + 1
-            if b - a > indeg[u]:
-                lowest = min([layer[w] for w in succ]) - 1
-                if lowest > layer[u]:
-                    layer[u] = lowest
+            lowest = min([layer[w] for w in succ]) - 1
+            if lowest > layer[u] + 1 or (b - a > indeg[u] and lowest > layer[u]):
+                layer[u] = lowest
     return layer, above, below
 
 
