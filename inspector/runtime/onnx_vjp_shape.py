@@ -149,56 +149,30 @@ def _expand_back(ctx: OpCtx, g: np.ndarray, axes: tuple[int, ...]) -> np.ndarray
     return g
 
 
-@vjp_rule("ReduceSum", "ReduceMean")
-def _reduce_sum(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
+@vjp_rule("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare")
+def _reduce(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     x = ctx.x[0]
     axes = _reduce_axes(ctx, x.ndim)
     g = first_grad(ctx, gys)
-    if axes is None:
+    if axes is None:  # noop_with_empty_axes: the identity
         return _none_tail(ctx, g)
     g = _expand_back(ctx, g, axes)
-    if ctx.op_type == "ReduceMean":
-        g = g / max(1, int(np.prod([x.shape[a] for a in axes])))
-    return _none_tail(ctx, np.broadcast_to(g, x.shape).copy())
-
-
-@vjp_rule("ReduceMax", "ReduceMin")
-def _reduce_max(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
-    x = ctx.x[0]
-    axes = _reduce_axes(ctx, x.ndim)
-    g = first_grad(ctx, gys)
-    if axes is None:
-        return _none_tail(ctx, g)
-    g = _expand_back(ctx, g, axes)
+    op = ctx.op_type
+    if op in ("ReduceSum", "ReduceMean"):
+        if op == "ReduceMean":
+            g = g / max(1, int(np.prod([x.shape[a] for a in axes])))
+        return _none_tail(ctx, np.broadcast_to(g, x.shape).copy())
+    if op == "ReduceSumSquare":
+        return _none_tail(ctx, 2 * x * g)
     y = _expand_back(ctx, ctx.y[0], axes)
-    hit = (x == y).astype(x.dtype)
+    if op == "ReduceL2":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(y > 0, x / y, 0)
+        return _none_tail(ctx, g * d)
+    hit = (x == y).astype(x.dtype)  # ReduceMax / ReduceMin
     # Ties share the gradient equally, so the rule is a valid subgradient either way.
     hit /= hit.sum(axis=axes, keepdims=True)
     return _none_tail(ctx, g * hit)
-
-
-@vjp_rule("ReduceL2")
-def _reduce_l2(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
-    x = ctx.x[0]
-    axes = _reduce_axes(ctx, x.ndim)
-    g = first_grad(ctx, gys)
-    if axes is None:
-        return _none_tail(ctx, g)
-    g = _expand_back(ctx, g, axes)
-    y = _expand_back(ctx, ctx.y[0], axes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.where(y > 0, x / y, 0)
-    return _none_tail(ctx, g * d)
-
-
-@vjp_rule("ReduceSumSquare")
-def _reduce_sumsq(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
-    x = ctx.x[0]
-    axes = _reduce_axes(ctx, x.ndim)
-    g = first_grad(ctx, gys)
-    if axes is None:
-        return _none_tail(ctx, g)
-    return _none_tail(ctx, 2 * x * _expand_back(ctx, g, axes))
 
 
 @vjp_rule("DepthToSpace", "SpaceToDepth", "Resize", "Upsample")
