@@ -38,6 +38,18 @@ def make_plot(parent: QWidget | None = None, *, x_label: str = "", y_label: str 
     return w
 
 
+def layout_plot(parent: QWidget | None = None) -> tuple[pg.GraphicsLayoutWidget, pg.PlotItem]:
+    """A white GraphicsLayoutWidget holding one plot with dark axes (room for a colour bar)."""
+    view = pg.GraphicsLayoutWidget(parent)
+    view.setBackground("w")
+    plot = view.addPlot()
+    plot.setMenuEnabled(False)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setPen(pg.mkPen(_FG))
+        plot.getAxis(name).setTextPen(pg.mkPen(_FG))
+    return view, plot
+
+
 class HistogramPlot(pg.PlotWidget):
     """A histogram of an array's values as a stepped, filled curve."""
 

@@ -24,6 +24,7 @@ from inspector.ui.panels._common import (
     Panel,
     PlotAndSide,
     grid_columns,
+    layout_plot,
     stats_text,
     tile_maps,
 )
@@ -64,13 +65,7 @@ class ActivationPanel(Panel):
         self.bin_size = 1
         self.array: np.ndarray | None = None
 
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground("w")
-        self.plot = self.view.addPlot()
-        self.plot.setMenuEnabled(False)
-        for ax in ("left", "bottom"):
-            self.plot.getAxis(ax).setPen(pg.mkPen("#222"))
-            self.plot.getAxis(ax).setTextPen(pg.mkPen("#222"))
+        self.view, self.plot = layout_plot(self)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f77b4", pen=None)
         self.plot.addItem(self.bars)
         self.image = pg.ImageItem(axisOrder="row-major")

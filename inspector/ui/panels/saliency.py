@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
 
 from inspector.runtime.stats import finite_levels
-from inspector.ui.panels._common import Panel
+from inspector.ui.panels._common import Panel, layout_plot
 from inspector.ui.panels.colormaps import get_colormap
 
 #: Images smaller than this on both sides are drawn as bars (a 4-feature row is no picture).
@@ -68,13 +68,7 @@ class SaliencyPanel(Panel):
         self.kind = "none"
         self.heat: np.ndarray | None = None
         self.base: np.ndarray | None = None
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground("w")
-        self.plot = self.view.addPlot()
-        self.plot.setMenuEnabled(False)
-        for ax in ("left", "bottom"):
-            self.plot.getAxis(ax).setPen(pg.mkPen("#222"))
-            self.plot.getAxis(ax).setTextPen(pg.mkPen("#222"))
+        self.view, self.plot = layout_plot(self)
         self.base_item = pg.ImageItem(axisOrder="row-major")
         self.heat_item = pg.ImageItem(axisOrder="row-major")
         self.heat_item.setOpacity(0.6)  # the picture stays visible under the heat
