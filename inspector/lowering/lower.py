@@ -17,7 +17,7 @@ import onnx
 from onnx import helper
 
 from inspector.ir import Dim, Model, Node
-from inspector.lowering import layers_core as _layers_core  # noqa: F401 - registers rules
+from inspector.lowering import families as _families  # noqa: F401 - registers the rules
 from inspector.lowering.builder import ONNX_DTYPES, GraphBuilder
 from inspector.lowering.rules import LayerCall, NotLowered, find_rule
 from inspector.progress import NO_TASK, Task

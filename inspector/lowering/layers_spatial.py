@@ -1,0 +1,3 @@
+"""Rules: layers_spatial (see rules.py for the contract)."""
+
+from __future__ import annotations

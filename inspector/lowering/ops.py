@@ -1,0 +1,3 @@
+"""Rules: ops (see rules.py for the contract)."""
+
+from __future__ import annotations
