@@ -17,7 +17,7 @@ import onnxruntime as ort
 import pytest
 
 from inspector.loaders import load_model
-from inspector.runtime.gradients import compute_gradients
+from inspector.autodiff.entry import compute_gradients
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ENTRIES: list[dict[str, Any]] = [

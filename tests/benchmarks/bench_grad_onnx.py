@@ -20,7 +20,7 @@ def main() -> None:
     import tf2onnx
 
     from inspector.loaders.registry import load_model
-    from inspector.runtime.gradients import compute_gradients
+    from inspector.autodiff.entry import compute_gradients
 
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/bench_grad")
     work.mkdir(parents=True, exist_ok=True)

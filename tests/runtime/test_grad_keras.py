@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inspector.loaders.registry import load_model
-from inspector.runtime.gradients import compute_gradients
+from inspector.autodiff.entry import compute_gradients
 
 pytestmark = pytest.mark.convert
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from onnx import helper
 
-from inspector.runtime.onnx_vjp import RULES, NotDifferentiable, OpCtx, backward_node
+from inspector.autodiff.rules import RULES, NotDifferentiable, OpCtx, backward_node
 from tests.runtime.test_grad_vjp import check_vjp
 
 T, N, D_IN, H = 4, 3, 2, 3

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from inspector.runtime.onnx_vjp import RULES, NotDifferentiable, OpCtx, backward_node
+from inspector.autodiff.rules import RULES, NotDifferentiable, OpCtx, backward_node
 
 _ORT_TYPES = {np.float64: TensorProto.DOUBLE, np.float32: TensorProto.FLOAT,
               np.int64: TensorProto.INT64, np.bool_: TensorProto.BOOL}

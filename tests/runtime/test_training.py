@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.training import save_trained_copy, train_steps
+from inspector.autodiff.training import save_trained_copy, train_steps
 
 pytestmark = pytest.mark.convert
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from inspector.loaders import load_model
-from inspector.runtime.gradients import compute_gradients
+from inspector.autodiff.entry import compute_gradients
 from tests.ui._panel_helpers import SAMPLES, grab_nonblank
 
 

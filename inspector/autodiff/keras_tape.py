@@ -19,8 +19,8 @@ import numpy as np
 from inspector.ir import Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
-from inspector.runtime.gradients import GradientResult, l2_norm
-from inspector.runtime.losses import loss_and_grad
+from inspector.autodiff.results import GradientResult, l2_norm
+from inspector.autodiff.losses import loss_and_grad
 
 _PROB_ACTIVATIONS = ("softmax", "sigmoid")
 _cache_lock = threading.Lock()

@@ -20,11 +20,11 @@ import numpy as np
 from inspector.ir import Graph, Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.gradients import GradientResult, l2_norm
-from inspector.runtime.losses import _class_targets, loss_and_grad
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_graph import accumulate, env_of, node_vjp
-from inspector.runtime.onnx_vjp_graph import node_inputs as _node_inputs
+from inspector.autodiff.results import GradientResult, l2_norm
+from inspector.autodiff.losses import class_targets, loss_and_grad
+from inspector.autodiff.rules import NotDifferentiable
+from inspector.autodiff.rules.graph import accumulate, env_of, node_vjp
+from inspector.autodiff.rules.graph import node_inputs as _node_inputs
 
 #: Ops after which the model's output is already a probability (cross entropy uses it as is).
 PROBABILITY_OPS = ("Softmax", "Sigmoid")
@@ -265,7 +265,7 @@ def _softmax_seed(graph: Any, out_name: str, y: np.ndarray, loss: str,
     if axis not in (-1, 1):
         return None
     n = y.shape[0]
-    t = _class_targets(target, y.argmax(axis=1), y.shape[1])
+    t = class_targets(target, y.argmax(axis=1), y.shape[1])
     onehot = np.zeros_like(y, dtype=np.float64)
     onehot[np.arange(n), t] = 1.0
     return producer, ((y.astype(np.float64) - onehot) / n).astype(y.dtype)

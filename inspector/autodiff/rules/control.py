@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_graph import (
+from inspector.autodiff.rules import NotDifferentiable
+from inspector.autodiff.rules.graph import (
     GraphEnv,
     accumulate,
     backprop_graph,
@@ -207,7 +207,7 @@ def control_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray |
     if node.op_type == "Loop":
         return _loop_vjp(node, values, gys, env)
     if node.op_type == "Scan":
-        from inspector.runtime.onnx_vjp_scan import scan_vjp
+        from inspector.autodiff.rules.scan import scan_vjp
 
         return scan_vjp(node, values, gys, env)
     raise NotDifferentiable(f"no gradient rule for {node.op_type}")

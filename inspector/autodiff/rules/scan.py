@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_control import (
+from inspector.autodiff.rules import NotDifferentiable
+from inspector.autodiff.rules.control import (
     MAX_ITERATIONS,
     SubgraphRunner,
     check_cancel,
@@ -23,7 +23,7 @@ from inspector.runtime.onnx_vjp_control import (
     gather_values,
     sum_outer,
 )
-from inspector.runtime.onnx_vjp_graph import (
+from inspector.autodiff.rules.graph import (
     GraphEnv,
     accumulate,
     backprop_graph,
