@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from inspector.autodiff.losses import LOSSES
+from inspector.autodiff.results import GradientResult
 from inspector.ir import Model
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import RunError
-from inspector.autodiff.losses import LOSSES
-from inspector.autodiff.results import GradientResult
 
 
 def compute_gradients(

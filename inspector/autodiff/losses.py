@@ -63,7 +63,9 @@ def _mse(y: np.ndarray, target: int | float | np.ndarray | None) -> LossValue:
 
 
 def class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
-                   classes: int) -> np.ndarray:
+                  classes: int) -> np.ndarray:
+    """Class indices shaped like `default` (the argmax, used when `target` is None);
+    InputError for a non-integer or out-of-range class."""
     if target is None:
         return default
     t = np.asarray(target)

@@ -66,10 +66,10 @@ def _activations(kmodel: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
 
 def _feeds(kmodel: Any, x: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     from inspector.autodiff.keras_tape import import_tf
-    from inspector.runtime.keras_convert import _as_functional
+    from inspector.runtime.keras_convert import functional_graph
 
     _, keras = import_tf()
-    fn = _as_functional(kmodel, keras)
+    fn = functional_graph(kmodel, keras)
     names = [getattr(t, "_keras_history", [None])[0].name for t in fn.inputs]
     if isinstance(x, Mapping):
         return {n: np.asarray(x[n], dtype=np.float32) for n in names if n in x}

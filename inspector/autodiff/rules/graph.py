@@ -21,6 +21,7 @@ from inspector.autodiff.rules.registry import (
     backward_node,
 )
 
+
 @dataclass(frozen=True)
 class GraphEnv:
     """What re-running a body needs from its model: opsets, IR version and a cancel check."""

@@ -9,27 +9,22 @@ position, and outer-scope values sum their gradients over the steps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from inspector.autodiff.rules import NotDifferentiable
-from inspector.autodiff.rules.control import (
+from inspector.autodiff.rules.bodies import (
     MAX_ITERATIONS,
-    SubgraphRunner,
-    check_cancel,
+    StepRecorder,
     check_reproduced,
     gather_values,
-    sum_outer,
+    node_gradients,
+    replay_reverse,
 )
-from inspector.autodiff.rules.graph import (
-    GraphEnv,
-    accumulate,
-    backprop_graph,
-    node_attrs,
-    outer_refs,
-)
+from inspector.autodiff.rules.graph import GraphEnv, node_attrs, outer_refs
+from inspector.autodiff.rules.registry import Grad, NotDifferentiable, subgraph_rule
 
 
 def _axes(attrs: Mapping[str, Any], name: str, count: int, ranks: Sequence[int]) -> list[int]:
@@ -44,6 +39,37 @@ def _position(t: int, steps: int, reverse: int) -> int:
     return steps - 1 - t if reverse else t
 
 
+@dataclass
+class _ScanShape:
+    """A Scan node's body split into state and scan parts, with its axes and directions."""
+
+    b_in: list[str]
+    b_out: list[str]
+    n_state: int
+    n_scan: int
+    in_axes: list[int]
+    in_dirs: list[int]
+    out_dirs: list[int]
+
+    @property
+    def scan_names(self) -> list[str]:
+        return self.b_out[self.n_state:]
+
+
+def _scan_shape(attrs: Mapping[str, Any], xs: Sequence[np.ndarray]) -> _ScanShape:
+    body = attrs["body"]
+    n_scan = int(attrs["num_scan_inputs"])
+    b_in = [i.name for i in body.input]
+    b_out = [o.name for o in body.output]
+    n_state = len(b_in) - n_scan
+    n_scan_out = len(b_out) - n_state
+    return _ScanShape(b_in, b_out, n_state, n_scan,
+                      _axes(attrs, "scan_input_axes", n_scan, [x.ndim for x in xs]),
+                      list(attrs.get("scan_input_directions") or [0] * n_scan),
+                      list(attrs.get("scan_output_directions") or [0] * n_scan_out))
+
+
+@subgraph_rule("Scan")
 def scan_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | None],
              env: GraphEnv) -> dict[str, np.ndarray]:
     """{input or outer-scope name: gradient} for a Scan node."""
@@ -52,87 +78,80 @@ def scan_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | No
     attrs = node_attrs(node)
     body = attrs["body"]
     n_scan = int(attrs["num_scan_inputs"])
-    b_in = [i.name for i in body.input]
-    b_out = [o.name for o in body.output]
-    n_state = len(b_in) - n_scan
-    n_scan_out = len(b_out) - n_state
-    if n_state < 0 or n_scan_out < 0 or len(node.input) != len(b_in):
+    n_state = len(body.input) - n_scan
+    if n_state < 0 or len(body.output) < n_state or len(node.input) != len(body.input):
         raise NotDifferentiable("Scan: body inputs and outputs do not match the node's")
     ins = gather_values(values, [n for n in node.input if n], "Scan")
     states = [np.asarray(ins[n]) for n in node.input[:n_state]]
     xs = [np.asarray(ins[n]) for n in node.input[n_state:]]
-    in_axes = _axes(attrs, "scan_input_axes", n_scan, [x.ndim for x in xs])
-    in_dirs = list(attrs.get("scan_input_directions") or [0] * n_scan)
-    out_dirs = list(attrs.get("scan_output_directions") or [0] * n_scan_out)
-    steps = xs[0].shape[in_axes[0]] if xs else 0
+    shape = _scan_shape(attrs, xs)
+    steps = xs[0].shape[shape.in_axes[0]] if xs else 0
     if steps > MAX_ITERATIONS:
         raise NotDifferentiable(f"Scan: more than {MAX_ITERATIONS} steps to record")
     outer = outer_refs(body)
-    outer_vals = gather_values(values, outer, "Scan")
+    recorder = StepRecorder(body, outer, env, "Scan")
+    states = _record_scan(shape, states, xs, steps, gather_values(values, outer, "Scan"),
+                          recorder)
+    iterations = recorder.steps
+    out_ranks = [np.ndim(iterations[0][n]) + 1 for n in shape.scan_names] if iterations \
+        else [1] * len(shape.scan_names)
+    out_axes = _axes(attrs, "scan_output_axes", len(shape.scan_names), out_ranks)
+    _check_scan_outputs(node, values, shape, states, iterations, out_axes)
 
-    iterations: list[dict[str, np.ndarray]] = []
-    runner: SubgraphRunner | None = None
-    for t in range(steps):
-        check_cancel(env)
-        feeds = dict(outer_vals)
-        feeds.update(zip(b_in[:n_state], states, strict=True))
-        for j, x in enumerate(xs):
-            feeds[b_in[n_state + j]] = np.take(x, _position(t, steps, in_dirs[j]), axis=in_axes[j])
-        if runner is None:
-            runner = SubgraphRunner(body, outer, feeds, env)
-        step = runner.run(feeds)
-        iterations.append(step)
-        states = [step[n] for n in b_out[:n_state]]
-
-    scan_names = b_out[n_state:]
-    out_ranks = [np.ndim(iterations[0][n]) + 1 for n in scan_names] if iterations \
-        else [1] * n_scan_out
-    out_axes = _axes(attrs, "scan_output_axes", n_scan_out, out_ranks)
-    for k, name in enumerate(node.output):
-        if not name:
-            continue
-        if k < n_state:
-            check_reproduced("Scan", states[k], name, values)
-        elif iterations:
-            j = k - n_state
-            ys = [it[scan_names[j]] for it in iterations]
-            if out_dirs[j]:
-                ys = ys[::-1]
-            check_reproduced("Scan", np.stack(ys, axis=out_axes[j]), name, values)
-
-    g_state: list[np.ndarray | None] = [gys[k] if k < len(gys) else None for k in range(n_state)]
-    g_xs: list[np.ndarray | None] = [None] * n_scan
-    g_outer: dict[str, np.ndarray] = {}
-    for t in range(steps - 1, -1, -1):
-        check_cancel(env)
-        seeds: dict[str, np.ndarray] = {}
-        for name, g in zip(b_out[:n_state], g_state, strict=True):
-            if g is not None:
-                accumulate(seeds, name, g)
-        for j, name in enumerate(scan_names):
+    def step_seeds(t: int) -> Iterable[tuple[str, np.ndarray]]:
+        for j, name in enumerate(shape.scan_names):
             g = gys[n_state + j] if n_state + j < len(gys) else None
             if g is not None:
-                pos = _position(t, steps, out_dirs[j])
-                accumulate(seeds, name, np.take(np.asarray(g), pos, axis=out_axes[j]))
-        if not seeds:
-            g_state = [None] * n_state
-            continue
-        grads = backprop_graph(body.node, iterations[t], seeds, env)
-        g_state = [grads.get(n) for n in b_in[:n_state]]
+                pos = _position(t, steps, shape.out_dirs[j])
+                yield name, np.take(np.asarray(g), pos, axis=out_axes[j])
+
+    g_xs: list[Grad] = [None] * n_scan
+
+    def add_slice_grads(t: int, grads: Mapping[str, np.ndarray]) -> None:
         for j in range(n_scan):
-            g = grads.get(b_in[n_state + j])
+            g = grads.get(shape.b_in[n_state + j])
             if g is None:
                 continue
             if g_xs[j] is None:
                 g_xs[j] = np.zeros(xs[j].shape, dtype=g.dtype)
             # A view with the scan axis first: the step's slice gradient lands at its position.
-            np.moveaxis(g_xs[j], in_axes[j], 0)[_position(t, steps, in_dirs[j])] += g
-        sum_outer(g_outer, grads, outer)
+            np.moveaxis(g_xs[j], shape.in_axes[j], 0)[_position(t, steps, shape.in_dirs[j])] += g
 
-    out: dict[str, np.ndarray] = {}
-    for name, g in zip(node.input, list(g_state) + g_xs, strict=True):
-        if name and g is not None:
-            accumulate(out, name, g)
-    for n, g in g_outer.items():
-        accumulate(out, n, g)
-    return out
+    g_state = [gys[k] if k < len(gys) else None for k in range(n_state)]
+    g_state, g_outer = replay_reverse(body, iterations, shape.b_out[:n_state],
+                                      shape.b_in[:n_state], g_state, step_seeds, outer, env,
+                                      add_slice_grads)
+    return node_gradients(node.input, list(g_state) + g_xs, g_outer)
+
+
+def _record_scan(shape: _ScanShape, states: list[np.ndarray], xs: Sequence[np.ndarray],
+                 steps: int, outer_vals: Mapping[str, Any],
+                 recorder: StepRecorder) -> list[np.ndarray]:
+    """Run the body on every step's slices; the final state."""
+    n_state = shape.n_state
+    for t in range(steps):
+        feeds = dict(outer_vals)
+        feeds.update(zip(shape.b_in[:n_state], states, strict=True))
+        for j, x in enumerate(xs):
+            feeds[shape.b_in[n_state + j]] = np.take(
+                x, _position(t, steps, shape.in_dirs[j]), axis=shape.in_axes[j])
+        step = recorder.run(feeds)
+        states = [step[n] for n in shape.b_out[:n_state]]
+    return states
+
+
+def _check_scan_outputs(node: Any, values: Mapping[str, Any], shape: _ScanShape,
+                        states: Sequence[np.ndarray], iterations: Sequence[Mapping[str, Any]],
+                        out_axes: Sequence[int]) -> None:
+    """The re-run must reproduce the Scan's final state and its stacked scan outputs."""
+    for k, name in enumerate(node.output):
+        if not name:
+            continue
+        if k < shape.n_state:
+            check_reproduced("Scan", states[k], name, values)
+        elif iterations:
+            j = k - shape.n_state
+            ys = [it[shape.scan_names[j]] for it in iterations]
+            if shape.out_dirs[j]:
+                ys = ys[::-1]
+            check_reproduced("Scan", np.stack(ys, axis=out_axes[j]), name, values)
