@@ -181,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_grad(args: argparse.Namespace) -> int:
     """Write the gradient of the loss at every layer output and weight to an .npz."""
-    from inspector.runtime.gradients import compute_gradients
+    from inspector.autodiff import compute_gradients
 
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)
