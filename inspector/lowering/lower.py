@@ -169,6 +169,12 @@ class _Driver:
             self.b.reserve(name)
             self.onnx_of[name] = name
             inputs.append(_input_info(name, v.shape, v.dtype))
+        # Reserve every key first: a rule's fresh names ("conv2d_1") must not take the key
+        # of a later layer with that name.
+        for node in g.nodes:
+            for t in range(len(node.outputs)):
+                self.b.reserve(output_key(node, t))
+            self.b.reserve(node.name + PREACT_SUFFIX)
         for i, node in enumerate(g.nodes):
             self.task.report(i / max(len(g.nodes), 1), "lowering layers to ONNX")
             self.lower_node(node)
