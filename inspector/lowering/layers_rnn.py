@@ -122,14 +122,22 @@ def run_rnn(
         out = h
     result = [out]
     if cfg.get("return_state"):
-        result.append(h)
+        # the same value under two keys would be renamed twice by the driver: copy it
+        result.append(h if out != h else b.op("Identity", [h], c.name))
         if cls == "LSTM":
             result.append(b.op("Squeeze", [outs[2], b.ints([0])], c.name))
     return result
 
 
 def _own_weights(c: LayerCall, prefix: str = "") -> Callable[[str], str | None]:
-    return lambda n: c.weight_names.get(prefix + n)
+    def get(n: str) -> str | None:
+        if prefix + n in c.weight_names or prefix != "backward/":
+            return c.weight_names.get(prefix + n)
+        # legacy .h5 names a custom backward_layer's group by its own name (e.g. gru_1/kernel)
+        rest = [k for k in c.weight_names if k.endswith("/" + n) and not k.startswith("forward/")]
+        return c.weight_names[rest[0]] if len(rest) == 1 else None
+
+    return get
 
 
 @rule("LSTM", "GRU", "SimpleRNN")
