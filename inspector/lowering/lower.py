@@ -169,6 +169,12 @@ class _Driver:
             self.b.reserve(name)
             self.onnx_of[name] = name
             inputs.append(_input_info(name, v.shape, v.dtype))
+        # Every key up front: a rule's fresh name must not take a later layer's key
+        # (a Gelu op's helper value `gelu_1` against the next Gelu op's key `gelu_1`).
+        for node in g.nodes:
+            for t in range(len(node.outputs)):
+                self.b.reserve(output_key(node, t))
+            self.b.reserve(node.name + PREACT_SUFFIX)
         for i, node in enumerate(g.nodes):
             self.task.report(i / max(len(g.nodes), 1), "lowering layers to ONNX")
             self.lower_node(node)
