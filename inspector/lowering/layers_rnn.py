@@ -184,3 +184,32 @@ def bidirectional(c: LayerCall) -> list[str]:
     else:
         raise NotLowered(f"merge_mode {mode!r}")
     return merged + fwd[1:] + bwd[1:]
+
+
+@rule("TimeDistributed")
+def time_distributed(c: LayerCall) -> list[str]:
+    """The wrapped layer's own rule on [N*T, ...], reshaped back to [N, T, ...]."""
+    from dataclasses import replace
+
+    from inspector.lowering.rules import RULES
+
+    cls, cfg = _inner(c.config.get("layer"))
+    inner_rule = RULES.get(cls)
+    if inner_rule is None:
+        raise NotLowered(f"no ONNX rule for the wrapped {cls}")
+    shape = c.in_shapes[0]
+    if shape is None or len(shape) < 3:
+        raise NotLowered("TimeDistributed needs an input of rank 3 or more")
+    b, x = c.b, c.inputs[0]
+    flat_shape = b.op("Concat", [b.ints([-1]), b.op("Shape", [x], c.name, start=2)], c.name, axis=0)
+    flat = b.op("Reshape", [x, flat_shape], c.name)
+    module = str((c.config.get("layer") or {}).get("module") or "keras.layers")
+    node = replace(c.node, op_type=cls, source={"class_name": cls, "module": module, "config": cfg, "call": None})
+    out = c.out_shapes[0]
+    inner = LayerCall(
+        b, node, [flat], [(None, *shape[2:])], [None if out is None else (None, *out[2:])],
+        {k.split("/", 1)[-1]: v for k, v in c.weight_names.items()},
+    )
+    y = inner_rule(inner)[0]
+    back = b.op("Concat", [b.op("Shape", [x], c.name, end=2), b.op("Shape", [y], c.name, start=1)], c.name, axis=0)
+    return [b.op("Reshape", [y, back], c.name)]
