@@ -14,7 +14,7 @@ from inspector.lowering.rules import LayerCall, NotLowered, rule
 @rule("MultiHeadAttention")
 def multi_head_attention(c: LayerCall) -> list[str]:
     args, kwargs = c.call_args()
-    named = dict(zip(("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask"), args))
+    named = dict(zip(("query", "value", "key", "query_mask", "value_mask", "key_mask", "attention_mask"), args, strict=False))
     named.update(kwargs)
     if c.config.get("attention_axes") not in (None, [1], (1,)):
         raise NotLowered("attention over axes other than the sequence axis")
