@@ -169,15 +169,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         "outputs": _array_summary(result.outputs),
         "skipped": result.skipped,
         "seconds": result.seconds,
+        "engine": result.engine,
     }
+    if result.note:
+        summary["note"] = result.note
     lines = [f"wrote {len(values)} activations to {{out}}"]
+    lines += [f"note: {result.note}"] if result.note else []
     lines += [f"skipped {key}: {why}" for key, why in result.skipped.items()]
     return _write_and_report(args, values, summary, lines)
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
     """Write the gradient of the loss at every layer output and weight to an .npz."""
-    from inspector.runtime.gradients import compute_gradients
+    from inspector.autodiff import compute_gradients
 
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)

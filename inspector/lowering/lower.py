@@ -189,8 +189,8 @@ class _Driver:
             self.b.reserve(name)
             self.onnx_of[name] = name
             inputs.append(_input_info(name, v.shape, v.dtype))
-        # Every key up front: a rule's fresh name must not take a later layer's key
-        # (a Gelu op's helper value `gelu_1` against the next Gelu op's key `gelu_1`).
+        # Reserve every key first: a rule's fresh names ("conv2d_1") must not take the key
+        # of a later layer with that name.
         for node in g.nodes:
             for t in range(len(node.outputs)):
                 self.b.reserve(output_key(node, t))

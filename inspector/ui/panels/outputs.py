@@ -10,8 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from inspector.runtime.activation_facts import apply_activation
 from inspector.runtime.errors import InputError
-from inspector.runtime.stats import apply_activation
 from inspector.ui.panels._common import Panel, make_plot
 
 MODES = ("auto", "probabilities", "logits", "regression")

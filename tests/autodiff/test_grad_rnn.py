@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from onnx import helper
 
-from inspector.runtime.onnx_vjp import RULES, NotDifferentiable, OpCtx, backward_node
-from tests.runtime.test_grad_vjp import check_vjp
+from inspector.autodiff.rules import RULES, NotDifferentiable, OpCtx, backward_node
+from tests.autodiff.test_grad_vjp import check_vjp
 
 T, N, D_IN, H = 4, 3, 2, 3
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -79,10 +79,10 @@ def test_lstm_peepholes() -> None:
 
 
 def _ort_outputs(op: str, seed: int, attrs: dict) -> list[np.ndarray]:
-    from tests.runtime.test_grad_vjp import _session
+    from tests.autodiff.test_grad_vjp import op_session
 
     xs = [None if a is None else np.asarray(a, np.float32) for a in _inputs(op, 1, seed)]
-    sess, _ = _session(op, xs, {"hidden_size": H, **attrs}, 14, N_OUT[op], set())
+    sess, _ = op_session(op, xs, {"hidden_size": H, **attrs}, 14, N_OUT[op], set())
     return sess.run(None, {f"x{i}": a for i, a in enumerate(xs) if a is not None})
 
 
@@ -121,9 +121,9 @@ def test_layout_one_is_the_transposed_layout_zero(op: str) -> None:
     grads0 = check_vjp(op, xs, attrs, opset=14, n_out=N_OUT[op], seed=9)
     assert grads0[0] is not None
     # The same forward values and cotangents, handed over batch-major.
-    from tests.runtime.test_grad_vjp import _session
+    from tests.autodiff.test_grad_vjp import op_session
 
-    sess, _ = _session(op, xs, attrs, 14, N_OUT[op], set())
+    sess, _ = op_session(op, xs, attrs, 14, N_OUT[op], set())
     ys = sess.run(None, {f"x{i}": a for i, a in enumerate(xs) if a is not None})
     cots = [rng.standard_normal(y.shape).astype(np.float32) for y in ys]
     g0 = backward_node(_ctx(op, xs, ys, attrs), cots)
@@ -144,10 +144,10 @@ def test_a_recurrence_it_cannot_reproduce_is_refused() -> None:
     """Outputs that disagree with the recomputation (e.g. an activation read differently)
     give NotDifferentiable rather than a wrong gradient."""
     xs = [None if a is None else np.asarray(a, np.float32) for a in _inputs("GRU", 1, 10)]
-    from tests.runtime.test_grad_vjp import _session
+    from tests.autodiff.test_grad_vjp import op_session
 
     attrs = {"hidden_size": H}
-    sess, _ = _session("GRU", xs, attrs, 14, 2, set())
+    sess, _ = op_session("GRU", xs, attrs, 14, 2, set())
     ys = sess.run(None, {f"x{i}": a for i, a in enumerate(xs) if a is not None})
     backward_node(_ctx("GRU", xs, ys, attrs), [np.ones_like(ys[0]), None])  # agrees
     with pytest.raises(NotDifferentiable, match="differs"):

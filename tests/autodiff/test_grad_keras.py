@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
+from inspector.autodiff import compute_gradients
 from inspector.loaders.registry import load_model
-from inspector.runtime.gradients import compute_gradients
 
 pytestmark = pytest.mark.convert
 

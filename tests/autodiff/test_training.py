@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
+from inspector.autodiff import save_trained_copy, train_steps
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.training import save_trained_copy, train_steps
 
 pytestmark = pytest.mark.convert
 

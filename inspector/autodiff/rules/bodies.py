@@ -1,4 +1,4 @@
-"""Gradients through ONNX control flow: If, Loop and Scan.
+"""Re-running and differentiating ONNX bodies: what If, Loop and Scan share.
 
 Values inside a body cannot be exposed by the probe (a body's values are not graph outputs),
 so the backward pass re-executes the body itself: each body becomes a small ONNX model of its
@@ -12,19 +12,13 @@ re-executed outputs must reproduce the model's own, or the node is reported as u
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_graph import (
-    GraphEnv,
-    accumulate,
-    backprop_graph,
-    node_attrs,
-    outer_refs,
-)
+from inspector.autodiff.rules.graph import GraphEnv, accumulate, backprop_graph
+from inspector.autodiff.rules.registry import Grad, NotDifferentiable
 
 #: More iterations than this are not recorded: every iteration's values are kept in memory.
 MAX_ITERATIONS = 10_000
@@ -199,103 +193,66 @@ def check_cancel(env: GraphEnv) -> None:
         env.check()
 
 
-def control_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | None],
-                env: GraphEnv) -> dict[str, np.ndarray]:
-    """{input or outer-scope name: gradient} for an If, Loop or Scan node."""
-    if node.op_type == "If":
-        return _if_vjp(node, values, gys, env)
-    if node.op_type == "Loop":
-        return _loop_vjp(node, values, gys, env)
-    if node.op_type == "Scan":
-        from inspector.runtime.onnx_vjp_scan import scan_vjp
+class StepRecorder:
+    """Runs a Loop or Scan body once per iteration and keeps every iteration's values."""
 
-        return scan_vjp(node, values, gys, env)
-    raise NotDifferentiable(f"no gradient rule for {node.op_type}")
+    def __init__(self, body: Any, outer: Sequence[str], env: GraphEnv, op: str) -> None:
+        self._body, self._outer, self._env, self._op = body, outer, env, op
+        self._runner: SubgraphRunner | None = None
+        self.steps: list[dict[str, np.ndarray]] = []
 
-
-def _if_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | None],
-            env: GraphEnv) -> dict[str, np.ndarray]:
-    cond = gather_values(values, [node.input[0]], "If")[node.input[0]]
-    branch = node_attrs(node)["then_branch" if bool(np.asarray(cond).reshape(-1)[0])
-                              else "else_branch"]
-    outer = outer_refs(branch)
-    feeds = gather_values(values, outer, "If")
-    body_values = SubgraphRunner(branch, outer, feeds, env).run(feeds)
-    seeds: dict[str, np.ndarray] = {}
-    for out, name, g in zip(branch.output, node.output, gys, strict=False):
-        check_reproduced("If", np.asarray(body_values[out.name]), name, values)
-        if g is not None:
-            accumulate(seeds, out.name, g)
-    grads = backprop_graph(branch.node, body_values, seeds, env)
-    return {n: grads[n] for n in outer if n in grads}
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The body's values for one iteration (the runner is built on the first)."""
+        if len(self.steps) >= MAX_ITERATIONS:
+            raise NotDifferentiable(f"{self._op}: more than {MAX_ITERATIONS} iterations to record")
+        check_cancel(self._env)
+        if self._runner is None:
+            self._runner = SubgraphRunner(self._body, self._outer, feeds, self._env)
+        step = self._runner.run(feeds)
+        self.steps.append(step)
+        return step
 
 
-def _loop_vjp(node: Any, values: Mapping[str, Any], gys: Sequence[np.ndarray | None],
-              env: GraphEnv) -> dict[str, np.ndarray]:
-    body = node_attrs(node)["body"]
-    b_in = [i.name for i in body.input]
-    b_out = [o.name for o in body.output]
-    n_carried = len(node.input) - 2
-    if len(b_in) != n_carried + 2 or len(b_out) < n_carried + 1:
-        raise NotDifferentiable("Loop: body inputs and outputs do not match the node's")
-    explicit = [n for n in node.input if n]
-    gather_values(values, explicit, "Loop")
-    trip = int(np.asarray(values[node.input[0]]).reshape(-1)[0]) if node.input[0] else None
-    cond = bool(np.asarray(values[node.input[1]]).reshape(-1)[0]) \
-        if len(node.input) > 1 and node.input[1] else True
-    carried = [values[n] for n in node.input[2:]]
-    outer = outer_refs(body)
-    outer_vals = gather_values(values, outer, "Loop")
-    iter_dtype = np.int64
-    iterations: list[dict[str, np.ndarray]] = []
-    runner: SubgraphRunner | None = None
-    i = 0
-    while (trip is None or i < trip) and cond:
-        if i >= MAX_ITERATIONS:
-            raise NotDifferentiable(f"Loop: more than {MAX_ITERATIONS} iterations to record")
-        check_cancel(env)
-        feeds = {b_in[0]: np.array(i, iter_dtype), b_in[1]: np.array(cond), **outer_vals}
-        feeds.update(zip(b_in[2:], carried, strict=True))
-        if runner is None:
-            runner = SubgraphRunner(body, outer, feeds, env)
-        step = runner.run(feeds)
-        iterations.append(step)
-        cond = bool(np.asarray(step[b_out[0]]).reshape(-1)[0])
-        carried = [step[n] for n in b_out[1:1 + n_carried]]
-        i += 1
+def replay_reverse(body: Any, steps: Sequence[Mapping[str, Any]], state_out: Sequence[str],
+                   state_in: Sequence[str], g_state: Sequence[Grad],
+                   step_seeds: Callable[[int], Iterable[tuple[str, np.ndarray]]],
+                   outer: Sequence[str], env: GraphEnv,
+                   on_step: Callable[[int, Mapping[str, np.ndarray]], None] | None = None,
+                   ) -> tuple[list[Grad], dict[str, np.ndarray]]:
+    """Back through the recorded iterations, last to first: (gradient at the initial state,
+    summed outer-scope gradients).
 
-    scan_names = b_out[1 + n_carried:]
-    for k, name in enumerate(node.output):
-        if not name:
-            continue
-        if k < n_carried:
-            check_reproduced("Loop", np.asarray(carried[k]), name, values)
-        elif iterations:
-            stacked = np.stack([it[scan_names[k - n_carried]] for it in iterations])
-            check_reproduced("Loop", stacked, name, values)
-
-    g_carry: list[np.ndarray | None] = [gys[k] if k < len(gys) else None
-                                        for k in range(n_carried)]
+    Each iteration is seeded with the state gradient carried back from the next one (at the
+    body's state outputs `state_out`) plus `step_seeds(t)` (its scan outputs' slices); the
+    gradient at the body's state inputs `state_in` is carried on. `on_step(t, grads)` sees
+    each iteration's gradients (Scan writes its input slices' gradients from them).
+    """
+    g_state = list(g_state)
     g_outer: dict[str, np.ndarray] = {}
-    for t in range(len(iterations) - 1, -1, -1):
+    for t in range(len(steps) - 1, -1, -1):
         check_cancel(env)
         seeds: dict[str, np.ndarray] = {}
-        for name, g in zip(b_out[1:1 + n_carried], g_carry, strict=True):
+        for name, g in zip(state_out, g_state, strict=True):
             if g is not None:
                 accumulate(seeds, name, g)
-        for k, name in enumerate(scan_names):
-            g = gys[n_carried + k] if n_carried + k < len(gys) else None
-            if g is not None:
-                accumulate(seeds, name, np.asarray(g)[t])
+        for name, g in step_seeds(t):
+            accumulate(seeds, name, g)
         if not seeds:
-            g_carry = [None] * n_carried
+            g_state = [None] * len(state_out)
             continue
-        grads = backprop_graph(body.node, iterations[t], seeds, env)
-        g_carry = [grads.get(n) for n in b_in[2:]]
+        grads = backprop_graph(body.node, steps[t], seeds, env)
+        g_state = [grads.get(n) for n in state_in]
+        if on_step is not None:
+            on_step(t, grads)
         sum_outer(g_outer, grads, outer)
+    return g_state, g_outer
 
+
+def node_gradients(names: Sequence[str], grads: Sequence[Grad],
+                   g_outer: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{input or outer-scope name: gradient} of a node from its inputs' and outer values'."""
     out: dict[str, np.ndarray] = {}
-    for name, g in zip(node.input[2:], g_carry, strict=True):
+    for name, g in zip(names, grads, strict=True):
         if name and g is not None:
             accumulate(out, name, g)
     for n, g in g_outer.items():

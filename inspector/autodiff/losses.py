@@ -62,8 +62,10 @@ def _mse(y: np.ndarray, target: int | float | np.ndarray | None) -> LossValue:
     return LossValue(loss, (diff / n).astype(y.dtype), None)
 
 
-def _class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
-                   classes: int) -> np.ndarray:
+def class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
+                  classes: int) -> np.ndarray:
+    """Class indices shaped like `default` (the argmax, used when `target` is None);
+    InputError for a non-integer or out-of-range class."""
     if target is None:
         return default
     t = np.asarray(target)
@@ -90,7 +92,7 @@ def _cross_entropy(
         # One unit: binary cross entropy; a logit unless the model applies a sigmoid itself.
         v = rows[:, 0]
         default = (v >= (0.5 if probabilities else 0.0)).astype(np.int64)
-        t = _class_targets(target, default, 1).astype(np.float64)
+        t = class_targets(target, default, 1).astype(np.float64)
         if probabilities:
             p = np.clip(v, EPS, 1 - EPS)
             loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
@@ -101,7 +103,7 @@ def _cross_entropy(
             g = (0.5 * (1 + np.tanh(0.5 * v)) - t) / n
         grad = g.reshape(-1, 1)
     else:
-        t = _class_targets(target, rows.argmax(axis=1), classes)
+        t = class_targets(target, rows.argmax(axis=1), classes)
         onehot = np.zeros_like(rows)
         onehot[np.arange(n), t] = 1.0
         if probabilities:

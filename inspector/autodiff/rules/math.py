@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp_core import (
+from inspector.autodiff.rules.registry import (
     Grad,
     OpCtx,
     first_grad,

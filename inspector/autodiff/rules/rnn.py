@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp_core import Grad, NotDifferentiable, OpCtx, vjp_rule
+from inspector.autodiff.rules.registry import Grad, NotDifferentiable, OpCtx, vjp_rule
 
 Act = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
 

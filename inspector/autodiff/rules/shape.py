@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp_core import (
+from inspector.autodiff.rules.registry import (
     Grad,
     NotDifferentiable,
     OpCtx,
@@ -177,6 +177,6 @@ def _reduce(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
 
 @vjp_rule("DepthToSpace", "SpaceToDepth", "Resize", "Upsample")
 def _by_index_map(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
-    from inspector.runtime.onnx_vjp_index import index_map_vjp
+    from inspector.autodiff.rules.index import index_map_vjp
 
     return index_map_vjp(ctx, first_grad(ctx, gys))

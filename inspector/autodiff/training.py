@@ -57,7 +57,7 @@ def _weights(kmodel: Any, keras: Any) -> dict[str, np.ndarray]:
 def _activations(kmodel: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     import tensorflow as tf
 
-    from inspector.runtime.grad_keras import replay_on_tape
+    from inspector.autodiff.keras_tape import replay_on_tape
 
     with tf.GradientTape() as tape:
         tensors, _, _, _ = replay_on_tape(kmodel, feeds, tape)
@@ -65,11 +65,11 @@ def _activations(kmodel: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
 
 
 def _feeds(kmodel: Any, x: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    from inspector.runtime.grad_keras import import_tf
-    from inspector.runtime.keras_convert import _as_functional
+    from inspector.autodiff.keras_tape import import_tf
+    from inspector.runtime.keras_convert import functional_graph
 
     _, keras = import_tf()
-    fn = _as_functional(kmodel, keras)
+    fn = functional_graph(kmodel, keras)
     names = [getattr(t, "_keras_history", [None])[0].name for t in fn.inputs]
     if isinstance(x, Mapping):
         return {n: np.asarray(x[n], dtype=np.float32) for n in names if n in x}
@@ -122,7 +122,7 @@ def train_steps(
     (0.5 * mean squared error). Raises `InputError` for bad arguments, `RunError` when the
     model cannot be loaded, `ConversionUnavailable` without TensorFlow.
     """
-    from inspector.runtime.grad_keras import import_tf
+    from inspector.autodiff.keras_tape import import_tf
     from inspector.runtime.keras_convert import load_keras
 
     if not 1 <= int(steps) <= MAX_STEPS:

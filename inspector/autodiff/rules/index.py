@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp_core import Grad, NotDifferentiable, OpCtx
+from inspector.autodiff.rules.registry import Grad, NotDifferentiable, OpCtx
 
 # float32 holds every integer exactly up to 2**24: beyond that the index trace is ambiguous.
 _MAX_EXACT = 2**24

@@ -2,9 +2,9 @@
 
 The forward values come from one onnxruntime run of the probe model (`ProbeSession`); the
 backward pass walks the nodes in reverse topological order, applies each op's VJP rule
-(`onnx_vjp`) and accumulates gradients for values and initializers. If, Loop and Scan
+(`rules`) and accumulates gradients for values and initializers. If, Loop and Scan
 nodes re-execute their bodies with onnxruntime and are differentiated through every
-branch or iteration (`onnx_vjp_control`); weights read inside a body are also keyed by the
+branch or iteration (`rules.control`, `rules.scan`); weights read inside a body are also keyed by the
 body node that reads them. A node without a rule stops the gradient there and is listed in
 `uncovered` with the reason.
 """
@@ -17,14 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from inspector.autodiff.losses import class_targets, loss_and_grad
+from inspector.autodiff.results import GradientResult, l2_norm
+from inspector.autodiff.rules import NotDifferentiable, accumulate, env_of, node_inputs, node_vjp
 from inspector.ir import Graph, Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.gradients import GradientResult, l2_norm
-from inspector.runtime.losses import _class_targets, loss_and_grad
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_graph import accumulate, env_of, node_vjp
-from inspector.runtime.onnx_vjp_graph import node_inputs as _node_inputs
 
 #: Ops after which the model's output is already a probability (cross entropy uses it as is).
 PROBABILITY_OPS = ("Softmax", "Sigmoid")
@@ -116,7 +114,7 @@ def onnx_gradients(
     # Only values computed from a graph input or a float weight can carry a gradient.
     needs = {n for n, v in values.items() if _is_float(v) and n not in _produced(graph)}
     for node in graph.node:
-        if any(i in needs for i in _node_inputs(node)):
+        if any(i in needs for i in node_inputs(node)):
             needs.update(o for o in node.output if o and _is_float(values.get(o)))
 
     grads: dict[str, np.ndarray] = {out_name: np.asarray(lv.grad)}
@@ -134,7 +132,7 @@ def onnx_gradients(
         gys = [grads.get(o) if o else None for o in node.output]
         if all(g is None for g in gys):
             continue
-        if not any(i in needs for i in _node_inputs(node)):
+        if not any(i in needs for i in node_inputs(node)):
             continue  # constant sub-expressions: nothing upstream to differentiate
         label = _label(model, node)
         try:
@@ -151,7 +149,7 @@ def onnx_gradients(
 
     task.report(0.97, "collecting gradients")
     blocked = _upstream(graph, {i for n in nodes if _label(model, n) in uncovered
-                                for i in _node_inputs(n)})
+                                for i in node_inputs(n)})
     result = _collect(model, values, grads, needs - blocked)
     norms = {}
     for node in model.graph.nodes:
@@ -174,7 +172,7 @@ def _upstream(graph: object, names: set[str]) -> set[str]:
         seen.add(v)
         node = producers.get(v)
         if node is not None:
-            stack.extend(_node_inputs(node))
+            stack.extend(node_inputs(node))
     return seen
 
 
@@ -265,7 +263,7 @@ def _softmax_seed(graph: Any, out_name: str, y: np.ndarray, loss: str,
     if axis not in (-1, 1):
         return None
     n = y.shape[0]
-    t = _class_targets(target, y.argmax(axis=1), y.shape[1])
+    t = class_targets(target, y.argmax(axis=1), y.shape[1])
     onehot = np.zeros_like(y, dtype=np.float64)
     onehot[np.arange(n), t] = 1.0
     return producer, ((y.astype(np.float64) - onehot) / n).astype(y.dtype)

@@ -1,13 +1,18 @@
 """The vector-Jacobian-product rule registry shared by the ONNX backward engine.
 
-A rule takes an `OpCtx` (the node's attributes and its forward inputs and outputs) and the
+An op rule takes an `OpCtx` (the node's attributes and its forward inputs and outputs) and the
 gradients arriving at its outputs, and returns one gradient per input (None where no
 gradient flows: shapes, axes, indices, integer tensors). Rules are plain numpy.
+
+A subgraph rule (If, Loop, Scan) sees the whole node instead, with every forward value and the
+model's `GraphEnv`, because it must re-run and differentiate the node's bodies; it returns
+{input or outer-scope name: gradient}. Both kinds register here by op type, so the sweep looks
+every op up the same way and never names a control-flow op itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +58,9 @@ class OpCtx:
 
 Rule = Callable[[OpCtx, Sequence[Grad]], list[Grad]]
 RULES: dict[str, Rule] = {}
+#: (node proto, forward values, output gradients, GraphEnv) -> {name: gradient}.
+SubgraphRule = Callable[[Any, Mapping[str, Any], Sequence[Grad], Any], dict[str, np.ndarray]]
+SUBGRAPH_RULES: dict[str, SubgraphRule] = {}
 
 
 def vjp_rule(*op_types: str) -> Callable[[Rule], Rule]:
@@ -61,6 +69,17 @@ def vjp_rule(*op_types: str) -> Callable[[Rule], Rule]:
     def deco(fn: Rule) -> Rule:
         for op in op_types:
             RULES[op] = fn
+        return fn
+
+    return deco
+
+
+def subgraph_rule(*op_types: str) -> Callable[[SubgraphRule], SubgraphRule]:
+    """Register a rule for an op with bodies (If, Loop, Scan) of the default ONNX domain."""
+
+    def deco(fn: SubgraphRule) -> SubgraphRule:
+        for op in op_types:
+            SUBGRAPH_RULES[op] = fn
         return fn
 
     return deco

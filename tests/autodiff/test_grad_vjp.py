@@ -13,13 +13,13 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from inspector.runtime.onnx_vjp import RULES, NotDifferentiable, OpCtx, backward_node
+from inspector.autodiff.rules import RULES, NotDifferentiable, OpCtx, backward_node
 
 _ORT_TYPES = {np.float64: TensorProto.DOUBLE, np.float32: TensorProto.FLOAT,
               np.int64: TensorProto.INT64, np.bool_: TensorProto.BOOL}
 
 
-def _session(op, inputs, attrs, opset, n_out, consts):
+def op_session(op, inputs, attrs, opset, n_out, consts):
     names = [f"x{i}" for i in range(len(inputs))]
     node = helper.make_node(op, [n if n is not None else "" for n in
                                  [None if a is None else names[i] for i, a in enumerate(inputs)]],
@@ -60,7 +60,7 @@ def check_vjp(op, inputs, attrs=None, *, opset=17, n_out=1, consts=(), diff=None
         cast = [None if a is None else (np.asarray(a, dtype) if np.asarray(a).dtype.kind == "f"
                                          else np.asarray(a)) for a in inputs]
         try:
-            sess, node = _session(op, cast, attrs, opset, n_out, set(consts))
+            sess, node = op_session(op, cast, attrs, opset, n_out, set(consts))
             feeds = {f"x{i}": a for i, a in enumerate(cast) if a is not None and i not in consts}
             ys = sess.run(None, feeds)
             break

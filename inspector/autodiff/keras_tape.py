@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from inspector.autodiff.losses import loss_and_grad
+from inspector.autodiff.results import GradientResult, l2_norm
 from inspector.ir import Model, Node
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
-from inspector.runtime.gradients import GradientResult, l2_norm
-from inspector.runtime.losses import loss_and_grad
 
 _PROB_ACTIVATIONS = ("softmax", "sigmoid")
 _cache_lock = threading.Lock()
@@ -96,10 +96,10 @@ def replay_on_tape(kmodel: Any, inputs: Mapping[str, np.ndarray], tape: Any) -> 
     keys of the model's outputs)."""
     import tensorflow as tf
 
-    from inspector.runtime.keras_convert import PREACT_SUFFIX, _as_functional, _Recorder
+    from inspector.runtime.keras_convert import LayerRecorder, functional_graph
 
     _, keras = import_tf()
-    fn = _as_functional(kmodel, keras)
+    fn = functional_graph(kmodel, keras)
     names = []
     for i, t in enumerate(fn.inputs):
         hist = getattr(t, "_keras_history", None)
@@ -111,17 +111,9 @@ def replay_on_tape(kmodel: Any, inputs: Mapping[str, np.ndarray], tape: Any) -> 
           for n, t in zip(names, fn.inputs, strict=True)]
     for x in xs:
         tape.watch(x)
-    rec = _Recorder(keras)
+    # "<layer>/preact" tensors come from a second call, off the path to the loss: left out.
+    rec = LayerRecorder(keras, preact=False)
     rec.used.update(names)
-    # The recorder also adds "<layer>/preact" tensors from a second call; they are not on the
-    # path to the loss, so they are left out here.
-    rec_record = rec.record
-
-    def record(key: str, outputs: Any) -> None:
-        if not key.endswith(PREACT_SUFFIX):
-            rec_record(key, outputs)
-
-    rec.record = record  # type: ignore[method-assign]
     try:
         finals = rec.replay(fn, xs)
     except (ValueError, TypeError) as e:

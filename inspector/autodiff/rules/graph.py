@@ -2,8 +2,8 @@
 
 `node_vjp` returns gradients for a node's inputs and, for If/Loop/Scan, also for the
 outer-scope values their bodies read (weights used inside a recurrent body). `backprop_graph`
-runs the reverse sweep over a body's nodes given every forward value; the control-flow rules
-(`onnx_vjp_control`) call it once per branch or iteration, so nested control flow recurses.
+runs the reverse sweep over a body's nodes given every forward value; the subgraph rules
+(`control`, `scan`) call it once per branch or iteration, so nested control flow recurses.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp import NotDifferentiable, OpCtx, backward_node
-
-#: Control-flow ops of the default domain whose bodies the engine re-executes and differentiates.
-CONTROL_OPS = ("If", "Loop", "Scan")
+from inspector.autodiff.rules.registry import (
+    SUBGRAPH_RULES,
+    NotDifferentiable,
+    OpCtx,
+    backward_node,
+)
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,9 @@ def node_vjp(node: Any, values: Mapping[str, Any], gys: list[np.ndarray | None],
     """
     if node.domain not in ("", "ai.onnx"):
         raise NotDifferentiable(f"{node.domain}.{node.op_type} is a custom-domain op with no rule")
-    if node.op_type in CONTROL_OPS:
-        from inspector.runtime.onnx_vjp_control import control_vjp
-
-        return control_vjp(node, values, gys, env)
+    subgraph_rule = SUBGRAPH_RULES.get(node.op_type)
+    if subgraph_rule is not None:
+        return subgraph_rule(node, values, gys, env)
     missing = [i for i in node.input if i and i not in values]
     if missing:
         raise NotDifferentiable(f"{node.op_type}: forward value '{missing[0]}' unavailable")

@@ -12,12 +12,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from inspector.autodiff import compute_gradients, loss_and_grad
+from inspector.autodiff.rules import NotDifferentiable
+from inspector.autodiff.rules.graph import env_of, node_vjp
 from inspector.loaders.registry import load_model
 from inspector.progress import Cancelled, Task
-from inspector.runtime.gradients import compute_gradients
-from inspector.runtime.losses import loss_and_grad
-from inspector.runtime.onnx_vjp import NotDifferentiable
-from inspector.runtime.onnx_vjp_graph import env_of, node_vjp
 
 R = np.random.default_rng(11)
 D = TensorProto.DOUBLE  # float64 models: finite differences then check to ~1e-8

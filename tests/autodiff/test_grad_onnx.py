@@ -11,11 +11,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from inspector.autodiff import compute_gradients, loss_and_grad
 from inspector.loaders.registry import load_model
 from inspector.progress import Cancelled, Task
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.gradients import compute_gradients
-from inspector.runtime.losses import loss_and_grad
 
 R = np.random.default_rng(7)
 
@@ -214,9 +213,9 @@ def test_unlikely_target_still_gets_the_exact_logit_gradient() -> None:
     yet d CE / d logits = p - onehot(k) exactly, and the error flows back to the first layer."""
     import onnx as _onnx
 
+    from inspector.autodiff import compute_gradients
     from inspector.loaders import load_model
     from inspector.runtime.activations import run_activations
-    from inspector.runtime.gradients import compute_gradients
 
     samples = Path(__file__).resolve().parents[2] / "samples"
     model = load_model(samples / "digits_cnn.onnx")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inspector.runtime.onnx_vjp_core import (
+from inspector.autodiff.rules.registry import (
     Grad,
     NotDifferentiable,
     OpCtx,
