@@ -67,7 +67,9 @@ def test_shared_layer_calls_match_keras(models: dict[str, Path], ext: str) -> No
     assert {"shared", "shared:1", "shared:2", "o1", "o2"} <= set(errs)
 
 
-@pytest.mark.parametrize("name", ["trend_gru.keras", "trend_gru.h5"])
-def test_trend_gru_sample_matches_keras(name: str) -> None:
+@pytest.mark.parametrize(
+    "name", ["trend_gru.keras", "trend_gru.h5", "digits_cnn.keras", "digits_cnn.h5", "iris_mlp.keras"]
+)
+def test_samples_matches_keras(name: str) -> None:
     errs = assert_matches_keras(SAMPLES / name, random_feeds(SAMPLES / name))
     assert len(errs) > 2
