@@ -159,6 +159,10 @@ def own_var_names(cls: str, cfg: dict[str, Any], keras2: bool = False) -> list[s
         return [*scale, *center, "moving_mean", "moving_variance"]
     if cls in ("LayerNormalization", "GroupNormalization"):
         return [*scale, *center]
+    if cls == "Attention":  # keras.layers.Attention.build: scale, then concat_score_weight
+        return (["scale"] if cfg.get("use_scale") else []) + (
+            ["concat_score_weight"] if cfg.get("score_mode") == "concat" else []
+        )
     return {"Embedding": ["embeddings"], "PReLU": ["alpha"]}.get(cls)
 
 

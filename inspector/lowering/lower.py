@@ -157,6 +157,26 @@ class _Driver:
             self.onnx_of[v] = key
             self.keys.append(key)
 
+    def place_nested_outputs(self) -> None:
+        """Key a flattened nested model's outputs by the model's name (`<model>`,
+        `<model>/output_i`), as the probe records them. A nested model is reachable only
+        through its outputs, so they are the values its nodes (by `Node.group`) produce that
+        a node outside it, or the graph's output list, reads."""
+        g = self.graph
+        groups = {n.group for n in g.nodes if n.group}
+        prefixes = {grp[:k] for grp in groups for k in range(1, len(grp) + 1)}
+        for p in sorted(prefixes, key=len, reverse=True):
+            inside = [n for n in g.nodes if n.group[: len(p)] == p]
+            made = {v for n in inside for v in n.outputs}
+            used = [v for n in g.nodes if n.group[: len(p)] != p for v in n.inputs if v in made]
+            outs = list(dict.fromkeys([*used, *(o for o in g.outputs if o in made)]))
+            for t, v in enumerate(outs):
+                key = p[-1] if t == 0 else f"{p[-1]}/output_{t}"
+                if key in self.keys or key in g.inputs or v not in self.onnx_of:
+                    continue
+                self.b.op("Identity", [self.onnx_of[v]], key, outputs=[key])
+                self.keys.append(key)
+
     def fail(self, node: Node, reason: str) -> None:
         self.unlowered.append(Unlowered(node.name, node.op_type, reason))
         self.dead.update(node.outputs)
@@ -180,6 +200,7 @@ class _Driver:
             self.lower_node(node)
         if self.unlowered:
             return Lowering(None, unlowered=tuple(self.unlowered))
+        self.place_nested_outputs()
         final = tuple(self.onnx_of.get(o, o) for o in g.outputs)
         order = [*g.inputs, *self.keys]
         proto = self.b.model(g.name or "keras", inputs, [])

@@ -168,10 +168,16 @@ class LayerRecorder:
         self.tensors: list[Any] = []
         self.calls: dict[int, int] = {}
         self.used: set[str] = set()
+        self.model_nodes: list[Any] = []
 
-    def _key(self, op: Any, prefix: str) -> str:
+    def _key(self, op: Any, prefix: str, node: Any = None) -> str:
         k = self.calls.get(id(op), 0)
         self.calls[id(op)] = k + 1
+        # `layer:k` is the call's index among the layer's nodes, as the config (and so the
+        # IR) numbers it; the replay runs calls by depth, which can be another order.
+        nodes = [n for n in getattr(op, "_inbound_nodes", []) if n in self.model_nodes]
+        if node is not None and node in nodes:
+            k = nodes.index(node)
         key = op.name if k == 0 else f"{op.name}:{k}"
         if key in self.used:
             key = f"{prefix}{key}"
@@ -187,6 +193,7 @@ class LayerRecorder:
     def replay(self, model: Any, inputs: list[Any], prefix: str = "") -> list[Any]:
         fn = functional_graph(model, self.keras)
         tensor_dict = {id(x): y for x, y in zip(fn.inputs, inputs, strict=True)}
+        self.model_nodes = [n for d in fn._nodes_by_depth.values() for n in d]  # noqa: SLF001
         for depth in sorted(fn._nodes_by_depth, reverse=True):  # noqa: SLF001
             for node in fn._nodes_by_depth[depth]:  # noqa: SLF001
                 op = node.operation
@@ -196,14 +203,16 @@ class LayerRecorder:
                     continue
                 args, kwargs = node.arguments.fill_in(tensor_dict)
                 if _is_model(op, self.keras):
-                    key = self._key(op, prefix)
+                    key = self._key(op, prefix, node)
                     flat = self.keras.tree.flatten(args)
+                    outer_nodes = self.model_nodes
                     outputs = self.replay(op, flat, prefix=f"{key}/")
+                    self.model_nodes = outer_nodes
                     outputs = self.keras.tree.pack_sequence_as(
                         functional_graph(op, self.keras)._outputs_struct, outputs  # noqa: SLF001
                     )
                 else:
-                    key = self._key(op, prefix)
+                    key = self._key(op, prefix, node)
                     outputs = op(*args, **kwargs)
                 self.record(key, outputs)
                 act = getattr(op, "activation", None)
