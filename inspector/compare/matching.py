@@ -41,6 +41,8 @@ _FAMILIES = {
     "flatten": {"Flatten", "Reshape"},
 }
 _FAMILY_OF = {op: fam for fam, ops in _FAMILIES.items() for op in ops}
+_FUSABLE = frozenset({"conv", "matmul", "add", "mul", "relu", "batchnormalization", "clip",
+                      "sub", "div", "sigmoid"})
 _SUFFIX = re.compile(r"_\d+$")
 
 
@@ -96,7 +98,8 @@ class _Side:
         integer_tail: set[str] = set()
         for n in self.nodes:
             producers = [self.graph.producer(i) for i in n.inputs if i]
-            if n.op_type in GLUE_OPS:
+            if n.op_type in GLUE_OPS or (not n.inputs and self.graph.inputs):
+                # No data input: a constant or a reshape of a weight (ORT's bias Reshape_N).
                 glue.add(n.name)
             elif n.op_type in ("Mul", "Cast") and producers and any(
                 p is not None and (p.op_type in INTEGER_OPS or p.name in integer_tail
@@ -135,6 +138,22 @@ class _Side:
                 break
             value = nxt
         return value
+
+    def real_consumers(self, node: Node) -> list[Node]:
+        """The consumers of `node`'s outputs, looking through glue (Cast, Mul by scales)."""
+        out: list[Node] = []
+        frontier, seen = [node], {node.name}
+        while frontier:
+            nxt = []
+            for n in frontier:
+                for o in n.outputs:
+                    for c in self.graph.consumers(o) if o else ():
+                        if c.name in seen:
+                            continue
+                        seen.add(c.name)
+                        (nxt if c.name in self.glue else out).append(c)
+            frontier = nxt
+        return out
 
     def owner(self, name: str) -> str | None:
         """The non-glue node a glue node belongs to: its nearest producer, else consumer."""
@@ -218,16 +237,24 @@ class _Matcher:
                       "manual")
 
     def by_name(self) -> None:
+        """Same output value name first (a quantizer that fuses Conv+Relu keeps the Relu's
+        output name on the Conv), then same node name; a node whose namesake already has a
+        partner was fused into it and is linked without a value of its own."""
         b_by_name = {n.name: n for n in self.b.nodes}
-        b_by_out = self.b.value_nodes
         for na in self.a.nodes:
-            if not self.free_a(na):
+            if not self.free_a(na) or not na.outputs or not na.outputs[0]:
                 continue
-            nb = b_by_name.get(na.name)
-            if nb is None and na.outputs and na.outputs[0]:
-                nb = b_by_out.get(na.outputs[0])
+            nb = self.b.value_nodes.get(na.outputs[0])
             if nb is not None and self.free_b(nb):
                 self.pair_nodes(na, nb, "name")
+        for na in self.a.nodes:
+            nb = b_by_name.get(na.name)
+            if nb is None or not self.free_a(na) or nb.name in self.b.glue:
+                continue
+            if self.free_b(nb):
+                self.pair_nodes(na, nb, "name")
+            else:
+                self.link([na.name], [nb.name], None, None, "fused")
 
     def by_scope(self) -> None:
         """A Keras layer (or any node) of one side to the group of nodes of the other side
@@ -294,6 +321,21 @@ class _Matcher:
                     else:
                         self._repoint(own, pv, [n.name], list(partner), how, p.name)
 
+    def by_fusion(self) -> None:
+        """Ops a runtime or quantizer fused into their consumer (MatMul + Add(bias) into
+        Gemm, Conv + Relu into one Conv): linked to the consumer's partner, without a
+        value of their own. Reverse topological order lets a chain fold step by step."""
+        for this, flip in ((self.a, False), (self.b, True)):
+            mapping = self.b_to_a if flip else self.a_to_b
+            for n in reversed(this.nodes):
+                if n.name in mapping or n.name in this.glue or family(n.op_type) not in _FUSABLE:
+                    continue
+                cons = this.real_consumers(n)
+                if len(cons) == 1 and cons[0].name in mapping:
+                    partner = list(mapping[cons[0].name])
+                    an, bn = (partner, [n.name]) if flip else ([n.name], partner)
+                    self.link(an, bn, None, None, "fused")
+
     def _repoint(self, va: str | None, vb: str | None, an: list[str], bn: list[str],
                  how: str, producer: str) -> None:
         if how == "fused" and va and vb:
@@ -313,6 +355,7 @@ def match_models(a: Model, b: Model, manual: list[tuple[str, str]] = ()) -> Matc
     m.by_scope()
     m.by_topology()
     m.by_structure()
+    m.by_fusion()
     pairs = sorted(m.pairs.values(), key=lambda p: min(
         (m.a.index.get(x, 0) for x in p.a_nodes), default=0))
     un_a = [n.name for n in m.a.nodes if m.free_a(n)]

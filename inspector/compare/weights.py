@@ -15,7 +15,7 @@ _Q_SUFFIX = "_quantized"
 def _float_weights(node: Node) -> list[tuple[str, np.ndarray]]:
     out = []
     for w in node.weights:
-        if w.tensor.dtype.startswith("float") and w.tensor.size > 1:
+        if w.tensor.dtype.startswith("float") and w.tensor.size >= 1:
             out.append((w.tensor.name, w.tensor.numpy()))
     return out
 
