@@ -323,7 +323,9 @@ def _guard(fn: Callable[[], int]) -> int:
 
 
 # GUI options that take a separate value: `--screenshot PATH` must not make PATH a file to open.
-GUI_VALUE_OPTIONS = ("--screenshot", "--theme", "--compare")
+GUI_VALUE_OPTIONS = ("--screenshot", "--theme")
+# `--compare A B` takes two values.
+GUI_TWO_VALUE_OPTIONS = ("--compare",)
 
 
 def split_gui_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -334,7 +336,7 @@ def split_gui_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
     for a in it:
         if a.startswith("-"):
             extra.append(a)
-            if a in GUI_VALUE_OPTIONS:
+            for _ in range(2 if a in GUI_TWO_VALUE_OPTIONS else a in GUI_VALUE_OPTIONS):
                 value = next(it, None)
                 if value is not None:
                     extra.append(value)
@@ -349,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version") for a in args_list):
         files, extra = split_gui_args(args_list)
-        missing = [f for f in files if not Path(f).exists()]
+        compare = extra[extra.index("--compare") + 1:][:2] if "--compare" in extra else []
+        missing = [f for f in files + compare if not Path(f).exists()]
         if missing:
             # A typo (or an unknown sub-command) must not open a window that waits for a user.
             hint = f" (sub-commands: {', '.join(SUBCOMMANDS)})" if len(files) == 1 else ""

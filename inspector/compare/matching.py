@@ -333,6 +333,11 @@ class _Matcher:
                 cons = this.real_consumers(n)
                 if len(cons) == 1 and cons[0].name in mapping:
                     partner = list(mapping[cons[0].name])
+                    other = self.a if flip else self.b
+                    # Only a compute op absorbs its neighbours (a bias, an activation).
+                    if not any(family(other.graph.node(q).op_type) in ("conv", "matmul")
+                               for q in partner):
+                        continue
                     an, bn = (partner, [n.name]) if flip else ([n.name], partner)
                     self.link(an, bn, None, None, "fused")
 

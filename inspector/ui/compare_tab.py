@@ -207,8 +207,10 @@ class CompareTab(QWidget):
         finally:
             self._syncing = False
         if side == "a" and self.report is not None:
-            pair = next((p for p in self.report.matching.pairs
-                         if node.name in p.a_nodes), None)  # type: ignore[attr-defined]
+            pairs = self.report.matching.pairs
+            pair = next((p for p in pairs if node.name in p.a_nodes), None)  # type: ignore[attr-defined]
+            if pair is None:  # fused into its partner: show the value the partner computes
+                pair = next((p for p in pairs if set(p.b_nodes) & set(others)), None)
             if pair is not None:
                 self.panel.show_value(pair.a)
 
@@ -233,12 +235,12 @@ class CompareTab(QWidget):
     def _sync_scroll(self) -> None:
         """Centre the other view on the partner of the node nearest this view's centre."""
         src = self._scroll_source
-        data = src.scene_data() if src is not None else None
+        data = src.scene_data if src is not None else None
         if data is None or not data.index_of_node:
             return
         side = "a" if src is self.view_a else "b"
         dst = self.view_b if side == "a" else self.view_a
-        dst_data = dst.scene_data()
+        dst_data = dst.scene_data
         if dst_data is None:
             return
         cx, cy = src._world_center()
