@@ -94,33 +94,36 @@ def value_diff(a_name: str, b_name: str, a: np.ndarray, b: np.ndarray) -> ValueD
     b2 = align(a, b)
     if b2 is None:
         return None
-    fa = np.asarray(a, dtype=np.float64).ravel()
-    fb = np.asarray(b2, dtype=np.float64).ravel()
+    # float32 throughout, as onnxruntime's SQNR computes it (and 3x faster than float64).
+    fa = np.ascontiguousarray(a, dtype=np.float32).ravel()
+    fb = np.ascontiguousarray(b2, dtype=np.float32).ravel()
+    shape = tuple(int(x) for x in a.shape)
     if fa.size == 0:
-        return ValueDiff(a_name, b_name, tuple(a.shape), 0.0, 0.0, 1.0, snr_db(fa, fb))
-    d = np.abs(fa - fb)
-    max_abs = float(np.nanmax(d)) if np.isfinite(d).any() else math.inf
-    if not np.isfinite(d).all():
+        return ValueDiff(a_name, b_name, shape, 0.0, 0.0, 1.0, snr_db(fa, fb))
+    diff = fa - fb
+    max_abs = float(np.max(np.abs(diff)))
+    if not math.isfinite(max_abs):
         max_abs = math.inf
     peak = float(np.max(np.abs(fa)))
     max_rel = max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else math.inf)
-    na, nb = float(np.linalg.norm(fa)), float(np.linalg.norm(fb))
+    na, nb = math.sqrt(float(np.dot(fa, fa))), math.sqrt(float(np.dot(fb, fb)))
+    nd = math.sqrt(float(np.dot(diff, diff)))
     if na == 0 and nb == 0:
         cosine = 1.0
     elif na == 0 or nb == 0:
         cosine = 0.0
     else:
-        cosine = float(np.dot(fa, fb) / (na * nb))
-    return ValueDiff(a_name, b_name, tuple(int(x) for x in a.shape), max_abs, max_rel, cosine,
-                     snr_db(fa, fb))
+        cosine = float(np.dot(fa, fb)) / (na * nb)
+    snr = 20.0 * math.log10(max(na, _EPS) / max(nd, _EPS)) if math.isfinite(nd) else -math.inf
+    return ValueDiff(a_name, b_name, shape, max_abs, max_rel, cosine, snr)
 
 
 def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None,
                axis: int | None = None) -> np.ndarray:
     """(q − zero_point)·scale, per tensor or per `axis` (ONNX DequantizeLinear)."""
-    qf = q.astype(np.float64)
-    zp = np.zeros(1) if zero_point is None else np.asarray(zero_point, np.float64)
-    sc = np.asarray(scale, np.float64)
+    qf = q.astype(np.float32)
+    zp = np.zeros(1, np.float32) if zero_point is None else np.asarray(zero_point, np.float32)
+    sc = np.asarray(scale, np.float32)
     if sc.size > 1:
         ax = (axis if axis is not None else 0) % q.ndim
         shape = [1] * q.ndim

@@ -140,8 +140,10 @@ def compare_models(
     manual: list[tuple[str, str]] = (),
     feeds: dict[str, np.ndarray] | None = None,
     task: Task = NO_TASK,
+    weights: bool = True,
 ) -> CompareReport:
-    """Match A to B, run both on one input, and measure every matched value and weight."""
+    """Match A to B, run both on one input, and measure every matched value and (unless
+    `weights=False`) every matched weight."""
     from inspector.runtime.activations import run_activations
 
     t0 = time.perf_counter()
@@ -177,11 +179,11 @@ def compare_models(
             skipped[pair.a] = f"shapes {xa.shape} and {xb.shape} do not align"
             continue
         values.append(d)
-    weights = weight_diffs(a, b, matching)
+    weight_rows = weight_diffs(a, b, matching) if weights else []
     t3 = time.perf_counter()
     task.report(1.0, "done")
     return CompareReport(
-        a, b, matching, values, weights, _first_divergence(values, threshold), threshold,
+        a, b, matching, values, weight_rows, _first_divergence(values, threshold), threshold,
         feeds_a, ra.values, rb.values, skipped,
         {"match": t1 - t0, "run": t2 - t1, "measure": t3 - t2},
     )

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from inspector.compare import CompareReport, compare_models
 from inspector.compare.report import DEFAULT_THRESHOLD, _first_divergence
+from inspector.compare.weights import weight_diffs
 from inspector.ir import Model
 from inspector.progress import Task
 from inspector.ui.compare_colors import legend, node_colors
@@ -26,29 +27,42 @@ from inspector.ui.graph.view import GraphView
 from inspector.ui.jobs import JobSlot
 
 
-def _load_and_compare(a: str | Model, b: str | Model, input_spec: str, seed: int,
-                      threshold: float, manual: list[tuple[str, str]], task: Task
-                      ) -> tuple[Model, Model, CompareReport | None, str]:
+def _load_pair(a: str, b: str, options: object, task: Task
+               ) -> tuple[Model, Model, object, object]:
+    """Both models and their scenes (layouts), off the GUI thread."""
     from inspector.loaders import ModelLoadError, load_model
     from inspector.runtime.errors import RunError
 
     try:
-        ma = a if isinstance(a, Model) else load_model(a)
-        mb = b if isinstance(b, Model) else load_model(b)
+        ma, mb = load_model(a), load_model(b)
     except ModelLoadError as e:
         raise RunError(str(e)) from None
+    # Laid out here, before the runs: beside onnxruntime on two shared cores a layout
+    # thread slowed the runs by more than it costs (bench_compare).
+    return ma, mb, GraphView.prepare(ma, None, None, options), GraphView.prepare(mb, None, None, options)
+
+
+def _compare(ma: Model, mb: Model, input_spec: str, seed: int, threshold: float,
+             manual: list[tuple[str, str]], task: Task
+             ) -> tuple[Model, Model, CompareReport | None, str]:
+    from inspector.runtime.errors import RunError
+
     try:
+        # Weights are measured after the graphs are coloured (`_measure_weights`).
         report = compare_models(ma, mb, input_spec, seed=seed, threshold=threshold,
-                                manual=manual, task=task)
+                                manual=manual, task=task, weights=False)
     except RunError as e:
         return ma, mb, None, str(e)
     return ma, mb, report, ""
 
 
 class CompareTab(QWidget):
-    """Models A and B side by side; `compared` is emitted with each new CompareReport."""
+    """Models A and B side by side; `compared` is emitted with each new CompareReport,
+    `shown` once its colours are on both graphs."""
 
     compared = Signal(object)
+    shown = Signal()  # both graphs on screen, coloured by the newest report
+    weights_measured = Signal(list)  # the weight ValueDiffs, measured after `shown`
     failed = Signal(str)
 
     def __init__(self, path_a: str, path_b: str, parent: QWidget | None = None, *,
@@ -61,6 +75,7 @@ class CompareTab(QWidget):
         self.model_a: Model | None = None
         self.model_b: Model | None = None
         self._syncing = False
+        self._scenes: tuple[object, object] | None = None
         self.view_a, self.view_b = GraphView(self), GraphView(self)
         self.panel = ComparePanel(self)
         self.status = QLabel("Comparing…")
@@ -74,6 +89,8 @@ class CompareTab(QWidget):
         self.match_button.setToolTip("Match the node selected in A to the node selected in B")
         self.legend = QLabel(self._legend_html())
         self.job = JobSlot(self)
+        self.load_job = JobSlot(self)
+        self.weights_job = JobSlot(self)
         self._build()
         self._scroll_timer = QTimer(self)
         self._scroll_timer.setSingleShot(True)
@@ -87,7 +104,10 @@ class CompareTab(QWidget):
         self.threshold.valueChanged.connect(self._on_threshold)
         self.match_button.clicked.connect(self.match_selected)
         self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(lambda msg, _d: self._fail(msg))
+        self.load_job.finished.connect(self._on_loaded)
+        self.weights_job.finished.connect(self._on_weights)
+        for job in (self.job, self.load_job, self.weights_job):
+            job.failed.connect(lambda msg, _d: self._fail(msg))
         self.job.progressed.connect(lambda f, m: self.status.setText(f"{m} ({f:.0%})"))
 
     def title(self) -> str:
@@ -126,31 +146,60 @@ class CompareTab(QWidget):
     # --- running ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load both files (first time), match and run them in the background."""
-        a = self.model_a or self.path_a
-        b = self.model_b or self.path_b
-        args = (a, b, self.input_spec, self.seed, self.threshold.value(), list(self.manual))
+        """Load both files (first time), then lay out both graphs while matching and
+        running the pair, each in the background."""
+        if self.model_a is None or self.model_b is None:
+            self.status.setText("Loading…")
+            a, b, options = self.path_a, self.path_b, self.view_a.options()
+            self.load_job.start(lambda task: _load_pair(a, b, options, task), "compare-load")
+            return
+        ma, mb = self.model_a, self.model_b
+        args = (ma, mb, self.input_spec, self.seed, self.threshold.value(), list(self.manual))
         self.status.setText("Comparing…")
-        self.job.start(lambda task: _load_and_compare(*args, task), "compare")
+        self.job.start(lambda task: _compare(*args, task), "compare")
+
+    def _on_loaded(self, result: tuple[Model, Model, object, object]) -> None:
+        self.model_a, self.model_b, scene_a, scene_b = result
+        # Shown with the first report, coloured: painting both graphs during the runs
+        # cost them more than the wait (bench_compare); a failed comparison shows them too.
+        self._scenes = (scene_a, scene_b)
+        self.start()
+
+    def _show_scenes(self) -> None:
+        if self._scenes is not None:
+            self.view_a.show_scene(self._scenes[0], self.model_a)
+            self.view_b.show_scene(self._scenes[1], self.model_b)
+            self._scenes = None
+
+    def _color(self) -> None:
+        report = self.report
+        self.view_a.set_node_colors(node_colors(report, "a"), legend())
+        self.view_b.set_node_colors(node_colors(report, "b"), legend())
+        self.shown.emit()
 
     def _on_finished(self, result: tuple[Model, Model, CompareReport | None, str]) -> None:
-        ma, mb, report, error = result
-        if self.model_a is None:
-            self.model_a, self.model_b = ma, mb
-            self.view_a.set_model(ma)
-            self.view_b.set_model(mb)
+        _, _, report, error = result
+        if report is not None:
+            self.report = report
+            self._color()  # colours first, so the scenes are installed already coloured
+        self._show_scenes()
         if report is None:
             self._fail(error)
             return
-        self.report = report
-        self.view_a.set_node_colors(node_colors(report, "a"), legend())
-        self.view_b.set_node_colors(node_colors(report, "b"), legend())
         self.panel.set_report(report)
         self._show_status()
         fd = report.first_divergence
         if fd is not None:
-            self.panel.show_value(fd.a)
+            # After the coloured graphs are painted: the three plots take ~40 ms to build.
+            QTimer.singleShot(0, lambda a=fd.a: self.panel.show_value(a))
+        ma, mb, matching = self.model_a, self.model_b, report.matching
+        self.weights_job.start(lambda _task: weight_diffs(ma, mb, matching), "compare-weights")
         self.compared.emit(report)
+
+    def _on_weights(self, weights: list) -> None:
+        if self.report is not None:
+            self.report.weights = weights
+            self.weights_measured.emit(weights)
 
     def _fail(self, message: str) -> None:
         self.status.setText(message)
@@ -266,4 +315,5 @@ class CompareTab(QWidget):
 
     def cancel(self) -> None:
         """Stop the comparison running in the background."""
-        self.job.cancel()
+        for job in (self.job, self.load_job, self.weights_job):
+            job.cancel()

@@ -21,7 +21,7 @@ def _tab(qtbot, a: Path, b: Path):
     qtbot.addWidget(tab)
     tab.resize(1400, 900)
     tab.show()
-    with qtbot.waitSignal(tab.compared, timeout=30_000):
+    with qtbot.waitSignal(tab.shown, timeout=30_000):
         tab.start()
     return tab
 
@@ -83,7 +83,8 @@ def test_unmatched_nodes_are_marked(qtbot, tmp_path) -> None:
 def test_window_compare_with_and_ctrl_drop(qtbot, main_window, open_model,
                                            conversions) -> None:  # noqa: F811
     tab = main_window.open_compare(str(DIGITS), str(conversions["fp16"]))
-    qtbot.waitUntil(lambda: tab.report is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: tab.report is not None and tab.view_b.scene_data is not None,
+                    timeout=30_000)
     assert main_window.tabs.currentWidget() is tab
     main_window.close_tab(main_window.tabs.indexOf(tab))
     open_model(DIGITS)
