@@ -47,7 +47,7 @@ def _channel_moves(ndim: int) -> list[tuple[int, int]]:
 def _dims_equal(x: tuple[Dim, ...], y: tuple[Dim, ...]) -> bool:
     if len(x) != len(y):
         return False
-    return all(not isinstance(p, int) or not isinstance(q, int) or p == q for p, q in zip(x, y))
+    return all(not isinstance(p, int) or not isinstance(q, int) or p == q for p, q in zip(x, y, strict=True))
 
 
 def shapes_compatible(sa: tuple[Dim, ...] | None, sb: tuple[Dim, ...] | None) -> bool:

@@ -103,7 +103,7 @@ def feeds_for_b(a: Model, b: Model, feeds: dict[str, np.ndarray]) -> dict[str, n
     for i, spec_a in enumerate(sa):
         spec_b = names_b.get(spec_a.name, sb[i])
         arr = feeds[spec_a.name]
-        dims = {str(d): int(n) for d, n in zip(spec_b.shape or (), arr.shape)
+        dims = {str(d): int(n) for d, n in zip(spec_b.shape or (), arr.shape, strict=False)
                 if isinstance(d, str) and len(spec_b.shape or ()) == arr.ndim}
         try:
             want = resolve_shape(spec_b, dims)

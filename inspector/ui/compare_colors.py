@@ -43,6 +43,10 @@ def node_colors(report: CompareReport, side: str) -> dict[str, RGB]:
             known = [other[p] for p in partners if p in other]
             if known:
                 out[n] = error_color(max(known))
+    # Q/DQ and cast glue takes the colour of the op it wraps.
+    for g, owner in (m.absorbed_a if side == "a" else m.absorbed_b).items():
+        if owner in out and g not in out:
+            out[g] = out[owner]
     for n in m.unmatched_a if side == "a" else m.unmatched_b:
         out[n] = UNMATCHED[1]
     return out

@@ -63,9 +63,9 @@ def capture_both(a: Path, b: Path) -> float:
 
 def compare_to_screen(app, a: Path, b: Path) -> tuple[float, object]:
     """Open both files in a CompareTab and wait until both graphs are laid out and coloured."""
-    from inspector.runtime.activations import clear_sessions
     from PySide6.QtCore import QEventLoop
 
+    from inspector.runtime.activations import clear_sessions
     from inspector.ui.compare_tab import CompareTab
 
     clear_sessions()
@@ -112,7 +112,7 @@ def main() -> None:
     print(f"matched values {len(report.values)}, weights {len(report.weights)}, "
           f"unmatched A {len(report.matching.unmatched_a)}, B {len(report.matching.unmatched_b)}, "
           f"first divergence {report.first_divergence and report.first_divergence.a}")
-    print(f"phases of the last comparison: " +
+    print("phases of the last comparison: " +
           ", ".join(f"{k} {v:.3f} s" for k, v in report.seconds.items()))
     print(f"capture both (load + run each, every value): median {mb:.3f} s  {base}")
     print(f"compare to coloured graph:                   median {mc:.3f} s  {cmp}")

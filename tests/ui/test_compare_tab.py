@@ -10,8 +10,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.compare.conftest import DIGITS, DIGITS_INPUT, conversions  # noqa: F401 - fixture
 from inspector.ui.compare_colors import UNMATCHED, error_color
+from tests.compare.conftest import DIGITS, DIGITS_INPUT, conversions  # noqa: F401 - fixture
 
 
 def _tab(qtbot, a: Path, b: Path):
@@ -32,7 +32,7 @@ def test_int8_side_by_side(qtbot, conversions, tmp_path) -> None:  # noqa: F811
     assert tab.view_a.scene_data is not None and tab.view_b.scene_data is not None
     # Every matched value of A is coloured by its error on both sides.
     colors_a = tab.view_a._color_names
-    for pair, d in zip(report.matching.pairs, report.values):
+    for pair, d in zip(report.matching.pairs, report.values, strict=False):
         assert colors_a[pair.a_nodes[-1]] == error_color(d.max_rel) or pair.a_nodes[-1] in colors_a
     # Selecting a Conv in A selects what computes it in B.
     tab.view_a.select_node("digits_cnn_1/conv2_1/BiasAdd")
