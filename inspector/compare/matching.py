@@ -274,14 +274,20 @@ class _Matcher:
                         break
             for layer, group in groups.items():
                 node = names[layer]
-                last = max(group, key=lambda g: other.index[g.name])
-                cands = [last] + [g for g in reversed(group) if g is not last]
+                members = {g.name for g in group}
+                outs = set(other.graph.outputs)
+                # The layer's output leaves its scope (tf2onnx splits a BatchNormalization
+                # into Mul/Add nodes whose topological order need not end on the output).
+                leaving = [g for g in group if g.name not in other.glue and any(
+                    o in outs or any(c.name not in members for c in other.graph.consumers(o))
+                    for o in g.outputs if o)]
+                pool = leaving or [g for g in group if g.name not in other.glue] or group
+                target = max(pool, key=lambda g: other.index[g.name])
                 own = this.main_output(node)
-                target = next((g for g in cands if g.name not in other.glue), last)
                 val = other.main_output(target)
                 if own and val and not shapes_compatible(this.shape(own), other.shape(val)):
                     continue
-                members = [g.name for g in group]
+                members = [g.name for g in group]  # type: ignore[assignment]
                 if flip:
                     self.link(members, [node.name], val, own, "scope")
                 else:

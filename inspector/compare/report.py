@@ -61,8 +61,14 @@ class CompareReport:
     def arrays(self, diff: ValueDiff) -> tuple[np.ndarray, np.ndarray]:
         """A's and B's arrays of one matched value, B laid out as A."""
         a = np.asarray(self.acts_a[diff.a])
-        b = align(a, np.asarray(self.acts_b[diff.b]))
-        return a, (b if b is not None else np.asarray(self.acts_b[diff.b]))
+        raw = np.asarray(self.acts_b[diff.b])
+        b = align(a, raw)
+        if self.a.format != self.b.format and a.shape == raw.shape and a.ndim >= 3:
+            # The reading value_diff kept (see its cross_layout): the closer one.
+            cands = [raw] + [np.moveaxis(raw, s, d) for s, d in ((-1, 1), (1, -1))]
+            cands = [c for c in cands if c.shape == a.shape]
+            b = min(cands, key=lambda c: float(np.max(np.abs(a.astype(np.float32) - c))))
+        return a, (b if b is not None else raw)
 
     def as_dict(self) -> dict[str, Any]:
         """The `compare --json` object (DESIGN.md)."""
@@ -174,7 +180,7 @@ def compare_models(
         if xa.dtype.kind not in "fiu" or xb.dtype.kind not in "fiu":
             skipped[pair.a] = f"not numeric ({xa.dtype}, {xb.dtype})"
             continue
-        d = value_diff(pair.a, pair.b, xa, xb)
+        d = value_diff(pair.a, pair.b, xa, xb, cross_layout=a.format != b.format)
         if d is None:
             skipped[pair.a] = f"shapes {xa.shape} and {xb.shape} do not align"
             continue
