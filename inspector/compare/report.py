@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,10 +165,13 @@ def compare_models(
             f"{Path(a.path).name} have a counterpart in {Path(b.path).name}"
         )
     t1 = time.perf_counter()
-    task.report(0.05, "running A")
-    ra = run_activations(a, feeds_a, task.part(0.05, 0.5))
-    task.report(0.5, "running B")
-    rb = run_activations(b, feeds_b, task.part(0.5, 0.95))
+    task.report(0.05, "running A and B")
+    # Side by side: session creation is partly single-threaded, and two onnxruntime runs
+    # overlap on two cores (MobileNetV2 float + int8: 0.15 -> 0.11 s, bench_compare).
+    with ThreadPoolExecutor(2, thread_name_prefix="compare-run") as pool:
+        fa = pool.submit(run_activations, a, feeds_a, task.part(0.05, 0.5))
+        fb = pool.submit(run_activations, b, feeds_b, task.part(0.5, 0.95))
+        ra, rb = fa.result(), fb.result()
     t2 = time.perf_counter()
     task.report(0.95, "measuring the differences")
     values: list[ValueDiff] = []
