@@ -10,7 +10,8 @@ from pathlib import Path
 
 import inspector
 
-CORE = ("inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime")
+CORE = ("inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime",
+        "inspector.compare")
 
 
 def _core_modules() -> list[str]:

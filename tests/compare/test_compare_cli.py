@@ -42,3 +42,12 @@ def test_bad_input_is_one_line(b: Path, message: str, capsys: pytest.CaptureFixt
     assert main(["compare", str(DIGITS), str(b)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_gui_compare_option_takes_two_files(capsys: pytest.CaptureFixture[str]) -> None:
+    from inspector.cli import split_gui_args
+
+    files, extra = split_gui_args(["--compare", "a.onnx", "b.onnx", "c.onnx"])
+    assert files == ["c.onnx"] and extra == ["--compare", "a.onnx", "b.onnx"]
+    assert main(["--compare", str(DIGITS), str(SAMPLES / "nope.onnx")]) == 2
+    assert "nope.onnx: no such file" in capsys.readouterr().err
