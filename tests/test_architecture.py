@@ -15,7 +15,8 @@ from pathlib import Path
 import inspector
 
 CORE = (
-    "inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime", "inspector.autodiff",
+    "inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime",
+    "inspector.autodiff", "inspector.lowering", "inspector.compare",
 )
 
 
