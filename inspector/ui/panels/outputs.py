@@ -332,7 +332,7 @@ class OutputPanel(Panel):
                                 logits=view.logits, names=names)
         self.shown_mode = "sequence"
         self._bars([(f"{lab} ({i})" if names else lab, val) for i, lab, val in top],
-                   "probability" if True else "score", probabilities=True)
+                   "probability", probabilities=True)
         how = "softmax of the logits" if view.logits else "probabilities"
         self.summary_label.setText(
             f"position {self.position} of {t}: top {len(top)} of {v} tokens ({how}); "
