@@ -306,6 +306,7 @@ class MainWindow(QMainWindow):
             self.properties.show_model(tab.model, tab.graph)
             self.setWindowTitle(f"{tab.title()} — Model Inspector")
         else:
+            self.properties.clear()  # a closed tab's model must not stay described
             self.setWindowTitle("Model Inspector")
         self._on_busy(tab)
 

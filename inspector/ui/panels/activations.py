@@ -123,6 +123,10 @@ class ActivationPanel(Panel):
         self._show(None)
         self.histogram.clear_data()
         self.stats_label.setText("")
+        # Axis captions and ticks belong to the value that was shown, not to the next model.
+        for ax in ("left", "bottom"):
+            self.plot.setLabel(ax, "")
+            self.plot.getAxis(ax).setTicks(None)
 
     # ------------------------------------------------------------------ drawing
 
