@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         inspect_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.inspect_dock = self._dock("Inspect", inspect_scroll, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.find_dock.hide()
+        self._docks_before_compare: list[bool] | None = None  # dock visibility under a comparison
         self.properties.node_requested.connect(self._select_node_name)
         self.properties.value_requested.connect(self.properties.show_value)
         self.properties.subgraph_requested.connect(self._enter_subgraph)
@@ -309,6 +310,21 @@ class MainWindow(QMainWindow):
             self.properties.clear()  # a closed tab's model must not stay described
             self.setWindowTitle("Model Inspector")
         self._on_busy(tab)
+        self._fit_docks_to(self.tabs.currentWidget())
+
+    def _fit_docks_to(self, widget) -> None:
+        """A comparison has its own values panel and nothing for Inspect or Properties to
+        show: give it their room, and give them back as they were for a model tab."""
+        comparing = type(widget).__name__ == "CompareTab"
+        docks = (self.inspect_dock, self.properties_dock)
+        if comparing and self._docks_before_compare is None:
+            self._docks_before_compare = [d.isVisible() for d in docks]
+            for d in docks:
+                d.hide()
+        elif not comparing and self._docks_before_compare is not None:
+            for d, shown in zip(docks, self._docks_before_compare, strict=True):
+                d.setVisible(shown)
+            self._docks_before_compare = None
 
     def _on_node_selected(self, tab: ModelTab, node: Node | None) -> None:
         if tab is not self.current_tab():
