@@ -103,10 +103,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from inspector.ui.render import render_model
 
     try:
-        render_model(model, out, horizontal=args.horizontal)
+        note = render_model(model, out, horizontal=args.horizontal)
     except OSError as e:
         raise CliError(f"{out}: cannot be written ({e.strerror or e})") from None
-    print(f"wrote {out}")
+    print(f"wrote {out}" + (f" ({note})" if note else ""))
     return 0
 
 

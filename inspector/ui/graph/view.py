@@ -544,7 +544,8 @@ class GraphView(ViewInteraction, QWidget):
         """Write the whole graph at full detail as a PNG (scaled down when huge)."""
         from inspector.ui.graph.export import export_png
 
-        return export_png(self._data, path, scale, self._state())
+        export_png(self._data, path, scale, self._state())
+        return Path(path)
 
     def export_svg(self, path: str | Path) -> Path:
         """Write the whole graph at full detail as an SVG."""
