@@ -88,10 +88,12 @@ def test_mse_and_input_gradient_saliency(nested_file):
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y = model(xt)
-        loss = 0.5 * tf.reduce_mean((y - 0.25) ** 2)
+        loss = keras.losses.MeanSquaredError()(tf.fill(tf.shape(y), 0.25), y)
+    assert res.loss == pytest.approx(float(loss), rel=1e-5)  # Keras's own MSE: mean, no 1/2
     np.testing.assert_allclose(res.values["img"], tape.gradient(loss, xt).numpy(), rtol=1e-4,
                                atol=1e-8)
-    assert res.target is None and res.loss_kind == "mse"
+    assert res.target is None and res.loss_kind == "mse" and res.engine == "lowering"
+    assert res.reduction["batch"] == "mean" and res.reduction["count"] == 3
 
 
 def _convertible_model():
