@@ -80,9 +80,15 @@ def lowered_gradients(
     if out_key in low.inputs or out_key not in onnx_of:
         raise InputError(f"'{out_key}' is not a layer output that a loss can be taken on")
     calls: dict[str, str] = {}
+    alias: dict[str, str] = {}
 
     def labeller(graph: Any) -> Any:
         calls.update(segments(graph, key_of))
+        # A key placed as an Identity of another value (a nested model's output) is the same
+        # tensor: its gradient is the source's total, not the alias's own (often zero) part.
+        for n in graph.node:
+            if n.op_type == "Identity" and n.output and n.output[0] in key_of and n.input:
+                alias[n.output[0]] = n.input[0]
         return lambda node: calls.get(node.name or node.op_type, node.name or node.op_type)
 
     sw = backward(onnx_model, onnx_feeds, target, loss, onnx_of[out_key], task,
@@ -96,6 +102,11 @@ def lowered_gradients(
         elif oname in needs:
             values[kname] = np.zeros_like(sw.values[oname])
     for oname, key in key_of.items():
+        src = oname
+        while src in alias and src not in low.final:
+            src = alias[src]
+        if src in grads:
+            oname = src
         if key.endswith(PREACT) and oname not in grads:
             continue
         if oname in grads:
