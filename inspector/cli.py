@@ -192,13 +192,21 @@ def cmd_grad(args: argparse.Namespace) -> int:
         "loss_kind": result.loss_kind,
         "target": result.target,
         "output": result.output_name,
+        "reduction": result.reduction,
+        "engine": result.engine,
+        "shared": result.shared,
         "norms": result.norms,
         "uncovered": result.uncovered,
     }
+    if result.note:
+        summary["note"] = result.note
+    red = result.reduction
     lines = [
         f"loss {result.loss:.6g} ({result.loss_kind}, target {result.target})",
+        *([f"reduction: {red['formula']} ({red['keras']})"] if red else []),
         f"wrote {len(result.values)} gradients to {{out}}",
     ]
+    lines += [f"note: {result.note}"] if result.note else []
     lines += [f"no gradient through {op}: {why}" for op, why in result.uncovered.items()]
     return _write_and_report(args, result.values, summary, lines)
 
