@@ -39,6 +39,10 @@ from inspector.ui.graph.style import RGB, Palette, text_on
 #: Below this many screen pixels per font pixel, text is unreadable: draw plain boxes.
 TEXT_MIN_SCALE = 5.0 / FONT_SIZE
 ARROW = 7.0
+#: Zoomed out past TEXT_MIN_SCALE, a view of at most this many items still names them...
+FAR_TITLE_LIMIT = 400
+#: ...with titles blown up to at least this many screen pixels, where they fit in the box.
+LEGIBLE_PX = 7.0
 FRAME_ALPHA = 150
 
 
@@ -126,6 +130,8 @@ class GraphPainter:
         else:
             self._paint_edges_batched(p, data, segs, state)
             self._paint_nodes_batched(p, data, nodes, state)
+            if len(nodes) <= FAR_TITLE_LIMIT:
+                self._paint_far_titles(p, data, nodes, state, scale)
         if state.selected is not None and 0 <= state.selected < len(data.rects):
             x0, y0, x1, y1 = data.rects[state.selected]
             pen = QPen(qcolor(state.palette.selection), max(2.5, 2.5 / max(scale, 1e-9)))
@@ -336,6 +342,31 @@ class GraphPainter:
                 self._paint_op(p, i, c, rect, state, border)
             if dim:
                 p.setOpacity(1.0)
+
+    def _paint_far_titles(self, p: QPainter, data: SceneData, nodes: np.ndarray,
+                          state: PaintState, scale: float) -> None:
+        """Node titles on a fitted small graph: without them a 9-node model fitted into a
+        short window was a set of blank coloured boxes. Drawn at LEGIBLE_PX on screen, and
+        only where the title fits inside its box."""
+        f = max(1.0, LEGIBLE_PX / (FONT_SIZE * max(scale, 1e-9)))
+        p.setFont(self._bold)
+        for i in nodes.tolist():
+            c = data.contents[i]
+            title = getattr(c, "title", "")
+            if not title:
+                continue
+            x0, y0, x1, y1 = data.rects[i]
+            w = self._width(title, self._bold) * f
+            if w > (x1 - x0) - 4 or FONT_SIZE * f > (y1 - y0):
+                continue
+            rgb = self._header_rgb(i, state) if c.kind not in ("input", "output") else \
+                state.palette.io_fill
+            p.setPen(qcolor(text_on(rgb)))
+            p.save()
+            p.translate((x0 + x1) / 2 - w / 2, y0 + min(FONT_SIZE * f + 2, (y1 - y0) * 0.75))
+            p.scale(f, f)
+            self._text(p, 0.0, 0.0, title)
+            p.restore()
 
     def _paint_io(self, p: QPainter, c, rect: QRectF, pal: Palette, border: QPen) -> None:
         p.setPen(border)

@@ -53,6 +53,7 @@ class GraphView(ViewInteraction, QWidget):
     group_toggled = Signal(tuple)
     view_changed = Signal()
     breadcrumbs_changed = Signal(list)
+    first_painted = Signal()  # the first complete paint of a graph is on screen
     layout_finished = Signal()  # a new scene (layout) is on screen, prepared here or in a worker
     progressed = Signal(float, str)  # progress of a background layout
     busy_changed = Signal(bool)  # a background layout started or ended
@@ -537,6 +538,7 @@ class GraphView(ViewInteraction, QWidget):
         elif self._data is not None and not self._first_paint_done:
             self._first_paint_done = True
             _record_first_paint()
+            self.first_painted.emit()
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         """Keep the graph fitted while the widget has not been used yet."""
