@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
             tab.loaded.connect(lambda _m, t=tab: self._on_loaded(t))
             tab.load_failed.connect(lambda msg, det, t=tab: self._on_load_failed(t, msg, det))
             tab.load_job.cancelled.connect(lambda t=tab: self._on_load_cancelled(t))
-            tab.job_failed.connect(lambda msg, det: dialogs.show_error(self, msg, det))
+            tab.job_failed.connect(lambda msg, det, t=tab: self._on_job_failed(t, msg, det))
             tab.progressed.connect(lambda f, m, t=tab: self._on_progress(t, f, m))
             tab.busy_changed.connect(lambda _b, t=tab: self._on_busy(t))
             tab.activations_ready.connect(lambda _r, t=tab: self._on_results(t))
@@ -325,6 +325,22 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             tab.deleteLater()
         self._forget_recent(tab.path)
+        dialogs.show_error(self, message, details)
+
+    def _on_job_failed(self, tab: ModelTab, message: str, details: str) -> None:
+        """A run or backprop failed: name the input to blame in one sentence when one can be
+        (onnxruntime's own message goes behind Show Details)."""
+        if tab.model is not None:
+            from inspector.runtime.errors import RunError
+            from inspector.runtime.inputs import explain_run_failure
+
+            try:
+                better = explain_run_failure(tab.model, tab.feeds, message)
+            except (RunError, ValueError):
+                better = None
+            if better:
+                details = f"{message}\n\n{details}".strip()
+                message = better
         dialogs.show_error(self, message, details)
 
     def _on_load_cancelled(self, tab: ModelTab) -> None:
