@@ -43,6 +43,9 @@ ARROW = 7.0
 FAR_TITLE_LIMIT = 400
 #: ...with titles blown up to at least this many screen pixels, where they fit in the box.
 LEGIBLE_PX = 7.0
+#: ...or beside the box when it does not fit, down to this zoom (below it the boxes are
+#: specks and the titles beside them would be all there is to see).
+BESIDE_MIN_SCALE = 0.15
 FRAME_ALPHA = 150
 
 
@@ -350,20 +353,36 @@ class GraphPainter:
         only where the title fits inside its box."""
         f = max(1.0, LEGIBLE_PX / (FONT_SIZE * max(scale, 1e-9)))
         p.setFont(self._bold)
-        for i in nodes.tolist():
+        rects = data.rects[nodes] if len(nodes) else np.zeros((0, 4))
+        gap = 4.0 / max(scale, 1e-9)
+        for k, i in enumerate(nodes.tolist()):
             c = data.contents[i]
             title = getattr(c, "title", "")
             if not title:
                 continue
             x0, y0, x1, y1 = data.rects[i]
             w = self._width(title, self._bold) * f
-            if w > (x1 - x0) - 4 or FONT_SIZE * f > (y1 - y0):
+            h = FONT_SIZE * f
+            if w <= (x1 - x0) - 4 and h <= (y1 - y0):
+                rgb = self._header_rgb(i, state) if c.kind not in ("input", "output") else \
+                    state.palette.io_fill
+                p.setPen(qcolor(text_on(rgb)))
+                tx, ty = (x0 + x1) / 2 - w / 2, y0 + min(h + 2, (y1 - y0) * 0.75)
+            elif scale >= BESIDE_MIN_SCALE:
+                # Too small a box (a tall chain fitted into a short window): the title goes
+                # beside it, on the canvas, where no other box is.
+                tx, ty = x1 + gap, (y0 + y1) / 2 + h * 0.35
+                lx0, ly0, lx1, ly1 = tx, ty - h, tx + w, ty + h * 0.3
+                hit = ((rects[:, 0] < lx1) & (rects[:, 2] > lx0)
+                       & (rects[:, 1] < ly1) & (rects[:, 3] > ly0))
+                hit[k] = False
+                if hit.any():
+                    continue
+                p.setPen(qcolor(state.palette.node_text))
+            else:
                 continue
-            rgb = self._header_rgb(i, state) if c.kind not in ("input", "output") else \
-                state.palette.io_fill
-            p.setPen(qcolor(text_on(rgb)))
             p.save()
-            p.translate((x0 + x1) / 2 - w / 2, y0 + min(FONT_SIZE * f + 2, (y1 - y0) * 0.75))
+            p.translate(tx, ty)
             p.scale(f, f)
             self._text(p, 0.0, 0.0, title)
             p.restore()

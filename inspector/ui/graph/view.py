@@ -267,11 +267,12 @@ class GraphView(ViewInteraction, QWidget):
     def expand_all(self) -> None:
         """Expand every group of the current graph."""
         if self._stack:
-            self._relayout(all_groups(self._stack[-1][0]))
+            self._relayout(all_groups(self._stack[-1][0]), fit=True)
 
     def collapse_all(self) -> None:
-        """Collapse every group to a single box."""
-        self._relayout(frozenset())
+        """Collapse every group to a single box, fitted in the view: kept on the old centre,
+        the much smaller graph ended at the right edge, under the minimap."""
+        self._relayout(frozenset(), fit=True)
 
     def enter_subgraph(self, node_name: str, key: str) -> None:
         """Show the subgraph `key` (an If branch, a Loop body, a function) of `node_name`."""
