@@ -452,8 +452,15 @@ class MainWindow(QMainWindow):
             tab.backprop(target, loss)
 
     def _on_results(self, tab: ModelTab) -> None:
-        if tab is self.current_tab() and self._inspect is not None:
+        if tab is not self.current_tab():
+            return
+        if self._inspect is not None:
             self._inspect.refresh()
+        # Why another engine ran (a Keras layer not lowered, so tf2onnx ran the model): said
+        # once where the user looks, until the next message replaces it.
+        note = getattr(tab.activations, "note", "")
+        if note:
+            self.statusBar().showMessage(note)
 
     # --- progress ----------------------------------------------------------------------------
 

@@ -278,3 +278,20 @@ def test_opening_a_model_imports_onnx_off_the_gui_thread(tmp_path):
     where, pg_loaded = out.stdout.split()
     assert where == "off"
     assert pg_loaded == "False"  # the Inspect panels wait for the first graph paint
+
+
+# --- the engine's note -----------------------------------------------------------------------
+
+
+def test_a_run_through_tf2onnx_says_why_in_the_status_bar(qtbot, main_window, open_model, tmp_path):
+    keras = pytest.importorskip("keras", reason="writing the file needs the 'convert' extra")
+    pytest.importorskip("tf2onnx")
+    inp = keras.Input((6,), name="x")
+    y = keras.layers.Dense(2, name="head")(keras.layers.Masking(name="mask_it")(inp))
+    keras.Model(inp, y).save(tmp_path / "masked.keras")
+    tab = open_model(tmp_path / "masked.keras")
+    with qtbot.waitSignal(tab.activations_ready, timeout=180_000):
+        assert main_window.inspect.request_input("random")
+    assert tab.activations.engine == "tf2onnx"
+    text = main_window.statusBar().currentMessage()
+    assert "'mask_it' (Masking)" in text and "tf2onnx ran the model" in text
