@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import sys
-
 from html import escape
 
 from PySide6.QtCore import Qt

@@ -7,8 +7,8 @@ from collections import deque
 import numpy as np
 
 from inspector.ir.model import Graph
-from inspector.ui.graph.scene import FRAME_LABEL_H, SceneData
 from inspector.ui.graph.node_content import PAD_X as TOGGLE_PAD_X
+from inspector.ui.graph.scene import FRAME_LABEL_H, SceneData
 
 
 class Navigator:
