@@ -365,9 +365,15 @@ class GraphView(ViewInteraction, QWidget):
             cy = float(rects[first, 1] + rects[first, 3]) / 2
         else:
             cx, cy = (x0 + x1) / 2, y0
+        # across the flow, a graph that fits is centred as a whole (on its first item, a
+        # collapsed graph sat off to one side); a wider one starts at that item
         if axis == 1:
+            if x1 - x0 <= self.width() - 40:
+                cx = (x0 + x1) / 2
             self.center_on(cx, y0 - 20 + self.height() / 2)
         else:
+            if y1 - y0 <= self.height() - 40:
+                cy = (y0 + y1) / 2
             self.center_on(x0 - 20 + self.width() / 2, cy)
 
     def center_on(self, x: float, y: float) -> None:
