@@ -295,3 +295,12 @@ def test_a_run_through_tf2onnx_says_why_in_the_status_bar(qtbot, main_window, op
     assert tab.activations.engine == "tf2onnx"
     text = main_window.statusBar().currentMessage()
     assert "'mask_it' (Masking)" in text and "tf2onnx ran the model" in text
+
+
+def test_long_symbolic_dims_are_elided_on_the_graph(main_window, open_model, tmp_path):
+    tab = open_model(models.dynamic_dims_model(tmp_path / "dyn.onnx"))
+    data = tab.view.scene_data
+    labels = [t for t in data.edge_labels if t]
+    assert labels and all("p2o.DynamicDimension" not in t and "…" in t for t in labels)
+    assert max(r[2] - r[0] for r in data.rects) < 400  # the input box was about 400 px wide
+    assert "p2o.DynamicDimension.0" in main_window.properties.html()  # whole where there is room
