@@ -197,7 +197,11 @@ class InputEditor(Panel):
                 # sr) cannot run on Random/Zeros/Ones, which now keep what is set here.
                 self.arrays[spec.name] = a = np.array(early, copy=True)
                 self.preset.add(spec.name)
-                inner.addWidget(QLabel("set before running: Random, Zeros and Ones keep this value"))
+                kept = a.dtype.kind in "iub" or spec.name in info.get("fixed", {})
+                inner.addWidget(QLabel(
+                    "set before running: Random, Zeros and Ones keep this value" if kept else
+                    "editable before running: the model runs on these values once every input "
+                    "has one; Random, Zeros and Ones make new ones"))
                 inner.addLayout(self._feature_grid(spec.name, a, (feature_names or {}).get(spec.name),
                                                    info))
             elif a is None:
