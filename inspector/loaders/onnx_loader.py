@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from onnx import GraphProto, ModelProto
 
 from inspector.ir import Model
+from inspector.ir.model import count_parameters
 from inspector.loaders.onnx_graph import GraphBuilder
 from inspector.loaders.onnx_tensors import ExternalData
 from inspector.loaders.registry import LoaderSpec, ModelLoadError, register
@@ -203,7 +204,8 @@ def load(path: Path, task: Task) -> Model:
             gc.enable()
     del typed
 
-    parameters = sum(t.size for t in graph.initializers.values())
+    sources = count_parameters(graph)
+    parameters = sum(v for k, v in sources.items() if k != "subgraphs")
     producer = f"{proto.producer_name} {proto.producer_version}".strip()
     task.report(1.0, "Opened")
     return Model(
@@ -217,6 +219,7 @@ def load(path: Path, task: Task) -> Model:
         doc=proto.doc_string,
         functions=tuple(functions),
         parameters=parameters,
+        parameter_sources=sources,
         warnings=tuple(warnings),
     )
 
