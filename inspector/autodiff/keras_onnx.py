@@ -69,11 +69,11 @@ def lowered_gradients(
     """Gradients of `loss` on the Keras `output` key, by the ONNX engine on lowering `low`."""
     from inspector.autodiff.sweep import backward
     from inspector.loaders.registry import load_model
-    from inspector.runtime.activations import _keras_feeds
+    from inspector.runtime.activations import keras_feeds
 
     onnx_model = load_model(low.onnx_path)
     onnx_in = [n for n in onnx_model.graph.inputs if n not in onnx_model.graph.initializers]
-    onnx_feeds = _keras_feeds(model, dict(feeds), low.inputs, onnx_in)
+    onnx_feeds = keras_feeds(model, dict(feeds), low.inputs, onnx_in)
     key_of = dict(low.outputs)  # ONNX value -> key
     onnx_of = {k: o for o, k in key_of.items()}
     out_key = output or (low.final[0] if low.final else "")

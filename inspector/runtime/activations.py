@@ -83,7 +83,7 @@ def _run_onnx(
     return ActivationResult(values, outputs, by_node, dict(sess.skipped))
 
 
-def _keras_feeds(
+def keras_feeds(
     model: Model, feeds: dict[str, np.ndarray], onnx_inputs: dict[str, str], order: list[str]
 ) -> dict[str, np.ndarray]:
     """Feeds keyed by the IR's input names -> keyed by the converted file's input names."""
@@ -147,7 +147,7 @@ def keras_engine(model: Model, task: Task = NO_TASK) -> tuple[object, str, str]:
 def _run_keras(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
     conv, engine, note = keras_engine(model, task.part(0.0, 0.8))
     sess = session_for(conv.onnx_path, expose=False)  # type: ignore[attr-defined]
-    onnx_feeds = _keras_feeds(model, feeds, conv.inputs, sess.input_names)  # type: ignore[attr-defined]
+    onnx_feeds = keras_feeds(model, feeds, conv.inputs, sess.input_names)  # type: ignore[attr-defined]
     task.report(0.85, "running every layer")
     raw = sess.run(onnx_feeds, task.part(0.85, 1.0))
     # Input layers come first, holding what was fed, as Keras's InputLayer outputs do.
