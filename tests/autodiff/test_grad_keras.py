@@ -218,18 +218,20 @@ def _fd_check(f, feeds, grad, key=None, inp=None, h=2e-3, seed=0):
     return abs(ours - fd) / (abs(fd) + 1e-12)
 
 
-def _embedding_model():
+def _embedding_model(pool):
     keras.utils.set_random_seed(7)
     inp = keras.Input((5,), dtype="int32", name="ids")
     x = keras.layers.Embedding(10, 4, name="emb")(inp)
-    x = keras.layers.GlobalAveragePooling1D(name="gap")(x)
+    x = (keras.layers.Flatten if pool == "flatten" else keras.layers.GlobalAveragePooling1D)(
+        name="gap")(x)
     out = keras.layers.Dense(3, activation="softmax", name="head")(x)
     return keras.Model(inp, out, name="emb_model")
 
 
-def test_embedding_table_gets_gradients(tmp_path):
+@pytest.mark.parametrize("pool", ["average", "flatten"])
+def test_embedding_table_gets_gradients(tmp_path, pool):
     path = tmp_path / "emb.keras"
-    _embedding_model().save(path)
+    _embedding_model(pool).save(path)
     ids = np.array([[1, 2, 2, 5, 7], [0, 1, 3, 3, 3]], dtype="int32")
     m = load_model(path)
     low = compute_gradients(m, {"ids": ids}, target=1)
