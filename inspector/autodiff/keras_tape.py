@@ -158,6 +158,9 @@ def keras_gradients(
     grads = tape.gradient(y, sources, output_gradients=tf.constant(lv.grad, dtype=y.dtype),
                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
     task.check()
+    # A Gather's (Embedding's) table gets IndexedSlices, which np.asarray makes an object, not
+    # the dense table-shaped gradient (rows of repeated ids summed) that the ONNX engine gives.
+    grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
     values: dict[str, np.ndarray] = {}
     for k, g in zip(keys, grads[: len(keys)], strict=True):
         values[k] = np.asarray(g)
