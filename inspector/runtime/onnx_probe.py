@@ -19,6 +19,7 @@ from onnx import TensorProto
 from inspector.loaders.onnx_types import NUMPY_NAMES
 from inspector.progress import NO_TASK, Cancelled, Task
 from inspector.runtime.errors import InputError, RunError
+from inspector.runtime.structured_values import StructuredValue, split_values
 from inspector.runtime.onnx_blocked import (
     BatchUnblocker,
     BlockedValue,
@@ -49,7 +50,11 @@ def _elem_type_name(elem_type: int) -> str:
 
 
 def _skip_reason(vtype: onnx.TypeProto | None) -> str | None:
-    """None when a value of this type can be a probe output, else why not."""
+    """None when a value of this type can be a probe output, else why not.
+
+    Sequences, maps and optionals come back from onnxruntime as lists, dicts and None (see
+    structured_values) when every tensor inside them has a numpy type.
+    """
     if vtype is None:
         return "type unknown after shape inference"
     kind = vtype.WhichOneof("value")
@@ -60,9 +65,21 @@ def _skip_reason(vtype: onnx.TypeProto | None) -> str | None:
         if et not in _NUMPY_TYPES:
             return f"{_elem_type_name(et)} has no numpy type in onnxruntime"
         return None
+    if kind == "sequence_type":
+        if not vtype.sequence_type.HasField("elem_type"):
+            return "sequence element type unknown after shape inference"
+        return _skip_reason(vtype.sequence_type.elem_type)
+    if kind == "optional_type":
+        if not vtype.optional_type.HasField("elem_type"):
+            return "optional element type unknown after shape inference"
+        return _skip_reason(vtype.optional_type.elem_type)
+    if kind == "map_type":
+        if vtype.map_type.key_type not in _NUMPY_TYPES:
+            return f"map key {_elem_type_name(vtype.map_type.key_type)} has no numpy type"
+        return _skip_reason(vtype.map_type.value_type)
     if kind is None:
         return "type unknown after shape inference"
-    return f"{kind.replace('_type', '')} values cannot be returned as arrays"
+    return f"{kind.replace('_type', '')} values cannot be returned by onnxruntime"
 
 
 def _infer(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -247,10 +264,17 @@ class ProbeSession:
         return session
 
     def run(self, feeds: dict[str, np.ndarray], task: Task = NO_TASK) -> CapturedValues:
-        """Run once; return {value name: array} for the inputs and every exposed value.
+        """Run once; return {value name: array} for the inputs and every exposed tensor.
 
         Values are converted to plain NCHW arrays when first read (see CapturedValues).
+        Sequences, maps and optionals are left out; `run_all` returns them too.
         """
+        return self.run_all(feeds, task)[0]
+
+    def run_all(
+        self, feeds: dict[str, np.ndarray], task: Task = NO_TASK
+    ) -> tuple[CapturedValues, dict[str, StructuredValue]]:
+        """Run once; return (every tensor value, every sequence/map/optional value)."""
         import onnxruntime as ort
 
         missing = [n for n in self.input_names if n not in feeds]
@@ -283,10 +307,12 @@ class ProbeSession:
             if watcher is not None:
                 watcher.join()
         task.check()
-        raw: dict[str, np.ndarray] = dict(zip(self._fetch, arrays, strict=True))
+        raw, structured = split_values(dict(zip(self._fetch, arrays, strict=True)))
         raw.update((n, np.asarray(feeds[n])) for n in self.input_names)
         task.report(1.0, "done")
-        return CapturedValues(self.value_names, raw, self._blocked, self._padded, self._batch)
+        names = [n for n in self.value_names if n not in structured]
+        captured = CapturedValues(names, raw, self._blocked, self._padded, self._batch)
+        return captured, structured
 
 
 def _inline_small_external(proto: onnx.ModelProto, folder: Path) -> None:
