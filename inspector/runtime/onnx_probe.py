@@ -115,9 +115,15 @@ def expose_all_values(proto: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str
             if reason is not None:
                 skipped.append(f"{out}: {reason}")
                 continue
-            vi = graph.output.add()
-            vi.name = out
-            vi.type.CopyFrom(types[out])
+            try:
+                vi = onnx.ValueInfoProto()
+                vi.name = out
+                vi.type.CopyFrom(types[out])
+            except (UnicodeError, ValueError, TypeError):
+                # A corrupt name (bytes that are not UTF-8) cannot be a graph output.
+                skipped.append(f"{out!r}: the name is not valid text")
+                continue
+            graph.output.append(vi)
             already.add(out)
     return probe, skipped
 
@@ -159,7 +165,14 @@ class ProbeSession:
             raise RunError(f"{path.name}: not a readable ONNX model ({type(e).__name__})") from None
         _inline_small_external(proto, path.resolve().parent)
         # expose=False runs the file as is (a Keras probe already outputs every layer).
-        probe, skipped = expose_all_values(proto) if expose else (proto, [])
+        try:
+            probe, skipped = expose_all_values(proto) if expose else (proto, [])
+        except RecursionError:
+            raise RunError(f"{path.name}: the model is nested too deeply to run") from None
+        except (UnicodeError, ValueError, TypeError, AttributeError) as e:
+            # Corrupt protobufs can parse and still hold fields python cannot decode.
+            raise RunError(f"{path.name}: the model cannot be prepared for a run "
+                           f"({type(e).__name__}: {e})") from None
         self.skipped: dict[str, str] = dict(s.split(": ", 1) for s in skipped)
         self.path = path
         self._threads = threads
