@@ -147,6 +147,44 @@ def _inference_copy(proto: ModelProto) -> ModelProto:
     return m
 
 
+# Sentinels exporters write for "to the end" (Slice ends) or "no limit"; other integer
+# constants this large are a corrupt file. onnx's data propagation walks such values
+# element by element (a Reshape target of 2**40 + 1 took minutes and gigabytes).
+_INT_SENTINELS = frozenset({2**63 - 1, -(2**63), 2**31 - 1, -(2**31), 2**63 - 2**10})
+_SMALL_CONSTANT = 64
+
+
+def _absurd_shape_constant(proto: ModelProto) -> bool:
+    """True when a small int32/int64 constant or initializer of the main graph holds a value
+    over 2**31 that is not a sentinel."""
+    from onnx import numpy_helper
+
+    ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+    tensors = [t for t in proto.graph.initializer
+               if t.data_type in ints and t.data_location != onnx.TensorProto.EXTERNAL]
+    for n in proto.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value" and a.t.data_type in ints:
+                    tensors.append(a.t)
+                elif a.name == "value_ints" and any(
+                        abs(v) >= 2**31 and v not in _INT_SENTINELS for v in a.ints):
+                    return True
+    for t in tensors:
+        count = 1
+        for d in t.dims:
+            count *= max(int(d), 0)
+        if count > _SMALL_CONSTANT:
+            continue
+        try:
+            values = numpy_helper.to_array(t).reshape(-1).tolist()
+        except Exception:  # noqa: BLE001 - an undecodable constant: inference will say so
+            continue
+        if any(abs(int(v)) >= 2**31 and int(v) not in _INT_SENTINELS for v in values):
+            return True
+    return False
+
+
 def _infer(proto: ModelProto, warnings: list[str]) -> GraphProto | None:
     """The shape-inferred main graph, or None (with a warning) when inference fails."""
     known = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "ai.onnx.preview"}
@@ -157,7 +195,11 @@ def _infer(proto: ModelProto, warnings: list[str]) -> GraphProto | None:
         if copy.ByteSize() > INFERENCE_LIMIT:
             warnings.append("Shapes were not inferred: the graph is too large for shape inference.")
             return None
-        inferred = onnx.shape_inference.infer_shapes(copy, strict_mode=False, data_prop=True)
+        data_prop = not _absurd_shape_constant(proto)
+        if not data_prop:
+            warnings.append("A shape constant holds an absurd value (over 2**31); shapes were "
+                            "inferred without propagating values.")
+        inferred = onnx.shape_inference.infer_shapes(copy, strict_mode=False, data_prop=data_prop)
         return inferred.graph
     except Exception as e:  # noqa: BLE001 - inference is best effort; the graph still opens
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__

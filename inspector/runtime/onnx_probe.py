@@ -208,7 +208,9 @@ class ProbeSession:
         if self._threads is not None:
             opts.intra_op_num_threads = int(self._threads)
             opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
+        # FATAL only: a failed kernel logs its error to stderr (fd 2) beside the RunError we
+        # raise, breaking the CLI's one-line contract.
+        opts.log_severity_level = 4
         # Spinning worker threads steal the GUI's core and, on a shared 2-core machine, made
         # runs slower (bench_activations: MobileNetV2 probe median 107 -> 53 ms).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -301,6 +303,7 @@ class ProbeSession:
             )
         task.report(0.0, "running the model")
         run_opts = ort.RunOptions()
+        run_opts.log_severity_level = 4
         stop = threading.Event()
         watcher = None
         if task.cancelled is not None:

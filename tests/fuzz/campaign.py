@@ -6,7 +6,8 @@
     python -m tests.fuzz.campaign --write CASE_ID --to DIR     (reproduce one case)
 
 Counts: cases, ok-loaded (info exit 0), clean-refusal (exit 2, one line), tracebacks
-(an internal error, a second stderr line or anything escaping main), hangs (a command over
+(an internal error, a second stderr line or anything escaping main), stderr noise (a
+clean refusal, but a native library wrote more lines to fd 2), hangs (a command over
 --hang seconds: the worker is killed), crashes (the worker died, e.g. by a signal), code
 executions (a Lambda payload's canary file appeared) and memory blow-ups (MemoryError or a
 death under the RLIMIT_AS cap, 4 GiB by default). Workers restart after a death or a hang.
@@ -34,7 +35,7 @@ from typing import Any
 from tests.fuzz.mutators import CANARY_ENV, Case, all_cases, write_case
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD = ("traceback", "hang", "crash", "code_execution", "memory")
+BAD = ("traceback", "hang", "crash", "code_execution", "memory", "noisy")
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Outcome:
     def worst(self) -> str:
         if self.code_execution:
             return "code_execution"
-        for bad in ("crash", "hang", "memory", "traceback"):
+        for bad in ("crash", "hang", "memory", "traceback", "noisy"):
             if bad in (self.info, self.run):
                 return bad
         return "ok" if self.info == "ok" else "refused"
@@ -122,6 +123,8 @@ def _classify(end: dict[str, Any]) -> str:
         return "memory"
     if end["tb"]:
         return "traceback"
+    if end["err"].startswith("NOISE: "):
+        return "noisy"  # a clean line, but a native library printed more lines on stderr
     return "refused"
 
 
@@ -248,8 +251,10 @@ def counts(outcomes: list[Outcome]) -> dict[str, int]:
         c["hangs"] += "hang" in (o.info, o.run)
         c["crashes"] += "crash" in (o.info, o.run)
         c["memory-blowups"] += "memory" in (o.info, o.run)
+        c["stderr-noise"] += "noisy" in (o.info, o.run)
         c["code-executions"] += o.code_execution
-    for key in ("tracebacks", "hangs", "crashes", "memory-blowups", "code-executions"):
+    for key in ("tracebacks", "hangs", "crashes", "memory-blowups", "code-executions",
+                "stderr-noise"):
         c.setdefault(key, 0)
     return dict(c)
 

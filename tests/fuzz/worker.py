@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 
 # Native libraries print to fd 1; the protocol needs it clean, so keep a private copy.
@@ -31,18 +32,30 @@ def _cli(args: list[str]) -> tuple[int, str, bool]:
 
     out, err = io.StringIO(), io.StringIO()
     tb = False
+    # Native libraries (onnxruntime, HDF5, TensorFlow) write to fd 2 directly: catch that too.
+    native = tempfile.TemporaryFile()
+    saved = os.dup(2)
+    os.dup2(native.fileno(), 2)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(args)
     except BaseException as e:  # noqa: BLE001 - anything escaping main is a traceback
         rc, tb = 99, True
         err.write(f"escaped main: {type(e).__name__}: {e}")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    native.seek(0)
+    noise = [ln for ln in native.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    native.close()
     text = err.getvalue()
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if "Traceback" in text or "internal error" in text:
         tb = True
     if rc != 0 and len(lines) != 1:
         tb = True  # the contract: one line on stderr
+    if rc != 0 and noise and not tb:
+        return rc, ("NOISE: " + noise[0])[:300], False
     return rc, (lines[0] if lines else "")[:300], tb
 
 
