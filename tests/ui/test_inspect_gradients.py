@@ -34,7 +34,7 @@ def iris():
     return model, feeds, result
 
 
-def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits) -> None:
+def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits, tmp_path) -> None:
     from inspector.ui.panels.gradients import GradientsPanel
 
     model, _, result = digits
@@ -59,7 +59,7 @@ def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits) -> None:
     assert shown[-1][0] == model.graph.nodes[-1].name
     assert f"target {result.target}" in panel.summary.text() and f"{result.loss:.4g}" in panel.summary.text()
     panel.show()
-    grab_nonblank(panel, "/tmp/test_gradients_panel.png")
+    grab_nonblank(panel, str(tmp_path / "test_gradients_panel.png"))
 
 
 def test_log_scale_keeps_the_order_of_the_norms(qtbot, digits) -> None:
@@ -89,7 +89,7 @@ def test_selected_node_shows_its_output_gradient(qtbot, digits) -> None:
     assert panel.selected_bar.opts["x"] == [[n for n, _ in panel.norm_values()].index(node.name)]
 
 
-def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits) -> None:
+def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits, tmp_path) -> None:
     from inspector.ui.panels.gradients import GradientsPanel
 
     model, feeds, result = digits
@@ -107,7 +107,7 @@ def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits) -> None:
     np.testing.assert_array_equal(sal.heat_item.image, np.abs(g[0, :, :, 0]).astype(np.float32))
     assert sal.heat.max() > 0
     panel.show()
-    grab_nonblank(sal, "/tmp/test_saliency_image.png")
+    grab_nonblank(sal, str(tmp_path / "test_saliency_image.png"))
 
 
 def test_saliency_of_a_feature_vector_is_bars(qtbot, iris) -> None:

@@ -131,17 +131,17 @@ def test_export_png_and_svg_from_the_window(qtbot, main_window, open_model, tmp_
     assert tab.model is not None
 
 
-def test_window_screenshots_in_several_states(qtbot, main_window, open_model):
+def test_window_screenshots_in_several_states(qtbot, main_window, open_model, tmp_path):
     tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
-    main_window.grab().save("/tmp/window_graph.png")
-    _not_blank("/tmp/window_graph.png")
+    main_window.grab().save(str(tmp_path / "window_graph.png"))
+    _not_blank(str(tmp_path / "window_graph.png"))
     conv = next(n.name for n in tab.model.graph.nodes if n.op_type == "Conv")
     tab.view.select_node(conv)
     main_window.show_find()
     main_window.find_panel.query.setText("Relu")
     main_window.find_panel.search()
-    main_window.grab().save("/tmp/window_selected.png")
-    _not_blank("/tmp/window_selected.png")
+    main_window.grab().save(str(tmp_path / "window_selected.png"))
+    _not_blank(str(tmp_path / "window_selected.png"))
     main_window.tabs.setCurrentIndex(0)
-    main_window.grab().save("/tmp/window_gallery.png")
-    _not_blank("/tmp/window_gallery.png")
+    main_window.grab().save(str(tmp_path / "window_gallery.png"))
+    _not_blank(str(tmp_path / "window_gallery.png"))
