@@ -21,7 +21,7 @@ from inspector import __version__
 from inspector.ir import Model, format_shape
 
 EXIT_BAD_INPUT = 2
-SUBCOMMANDS = ("info", "render", "run", "grad")
+SUBCOMMANDS = ("info", "render", "run", "grad", "compare")
 
 
 class CliError(Exception):
@@ -180,15 +180,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         "structured": {k: v.summary() for k, v in result.structured.items()},
         "skipped": result.skipped,
         "seconds": result.seconds,
+        "engine": result.engine,
     }
+    if result.note:
+        summary["note"] = result.note
     lines = [f"wrote {len(values)} arrays ({len(result.values)} activations) to {{out}}"]
+    lines += [f"note: {result.note}"] if result.note else []
     lines += [f"skipped {key}: {why}" for key, why in result.skipped.items()]
     return _write_and_report(args, values, summary, lines)
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
     """Write the gradient of the loss at every layer output and weight to an .npz."""
-    from inspector.runtime.gradients import compute_gradients
+    from inspector.autodiff import compute_gradients
 
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)
@@ -208,6 +212,14 @@ def cmd_grad(args: argparse.Namespace) -> int:
     ]
     lines += [f"no gradient through {op}: {why}" for op, why in result.uncovered.items()]
     return _write_and_report(args, result.values, summary, lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Layer-by-layer differences between two models on one input."""
+    from inspector.compare.cli_report import run_compare
+
+    a, b = _load(args.a), _load(args.b)
+    return run_compare(a, b, args)
 
 
 # --- GUI --------------------------------------------------------------------------------
@@ -283,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("-o", "--output", required=True)
     grad.add_argument("--json", action="store_true", help="print a JSON summary")
     grad.set_defaults(func=cmd_grad)
+
+    cmp = sub.add_parser("compare", help="layer-by-layer differences between two models")
+    cmp.add_argument("a")
+    cmp.add_argument("b")
+    cmp.add_argument("--input", default="random", help="PATH (.npy/.npz/image/.csv), random or zeros")
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--threshold", type=float, default=1e-3,
+                     help="first divergence: the first value whose max_rel passes this")
+    cmp.add_argument("--json", action="store_true", help="print one JSON object")
+    cmp.add_argument("-o", "--output", default=None, help="write the per-value table as CSV")
+    cmp.set_defaults(func=cmd_compare)
     return p
 
 
@@ -316,6 +339,8 @@ def _guard(fn: Callable[[], int]) -> int:
 
 # GUI options that take a separate value: `--screenshot PATH` must not make PATH a file to open.
 GUI_VALUE_OPTIONS = ("--screenshot", "--theme")
+# `--compare A B` takes two values.
+GUI_TWO_VALUE_OPTIONS = ("--compare",)
 
 
 def split_gui_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -326,7 +351,7 @@ def split_gui_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
     for a in it:
         if a.startswith("-"):
             extra.append(a)
-            if a in GUI_VALUE_OPTIONS:
+            for _ in range(2 if a in GUI_TWO_VALUE_OPTIONS else a in GUI_VALUE_OPTIONS):
                 value = next(it, None)
                 if value is not None:
                     extra.append(value)
@@ -341,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version") for a in args_list):
         files, extra = split_gui_args(args_list)
-        missing = [f for f in files if not Path(f).exists()]
+        compare = extra[extra.index("--compare") + 1:][:2] if "--compare" in extra else []
+        missing = [f for f in files + compare if not Path(f).exists()]
         if missing:
             # A typo (or an unknown sub-command) must not open a window that waits for a user.
             hint = f" (sub-commands: {', '.join(SUBCOMMANDS)})" if len(files) == 1 else ""

@@ -199,7 +199,7 @@ def grads_vs_torch(model: Any, path: Path, x: np.ndarray, target: int) -> dict[s
     import torch
 
     from inspector.loaders import load_model
-    from inspector.runtime.gradients import compute_gradients
+    from inspector.autodiff import compute_gradients
 
     res = compute_gradients(load_model(path), {"input": x}, target=target, loss="ce")
     if res.uncovered:

@@ -1,4 +1,8 @@
-"""The shape of the code, checked by importing it: the core is Qt-free and start-up is light."""
+"""The shape of the code, checked by importing it: the core is Qt-free and start-up is light.
+
+The static import rules (layers, no cycles) are contracts in pyproject.toml, run by
+test_import_contracts.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ from pathlib import Path
 
 import inspector
 
-CORE = ("inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime")
+CORE = (
+    "inspector.ir", "inspector.loaders", "inspector.layout", "inspector.runtime",
+    "inspector.autodiff", "inspector.lowering", "inspector.compare",
+)
 
 
 def _core_modules() -> list[str]:

@@ -16,8 +16,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from inspector.autodiff import compute_gradients
 from inspector.loaders import load_model
-from inspector.runtime.gradients import compute_gradients
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ENTRIES: list[dict[str, Any]] = [

@@ -114,7 +114,9 @@ class Node:
     input list (data and weights, "" for an omitted optional) for runtimes that need it.
     `group` is the hierarchy path from outermost to innermost (name scopes, nested Keras
     models). `subgraphs` are graphs owned by the node (If/Loop/Scan bodies, function bodies),
-    keyed by attribute name.
+    keyed by attribute name. `source` is the format's own description the node was read from,
+    for runtimes that lower it and never shown (Keras: the layer's class, module and full config,
+    and the call's arguments with tensors in `inputs` order); None where there is none.
     """
 
     name: str
@@ -129,6 +131,7 @@ class Node:
     group: tuple[str, ...] = ()
     subgraphs: tuple[tuple[str, Graph], ...] = ()
     doc: str = ""
+    source: Any = field(default=None, repr=False)
 
     def attr(self, name: str, default: Any = None) -> Any:
         """The value of attribute `name`, or `default`."""

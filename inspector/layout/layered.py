@@ -27,8 +27,8 @@ from inspector.layout.nesting import (
     merge_components,
     stacks,
 )
-from inspector.layout.ordering import SortContext, make_proper, order_layers
-from inspector.layout.ranking import rank_graph
+from inspector.layout.ordering import Proper, SortContext, make_proper, order_layers
+from inspector.layout.ranking import Ranking, rank_graph
 from inspector.layout.routes import edge_routes, loop_routes
 from inspector.progress import NO_TASK, Task
 
@@ -107,7 +107,6 @@ def layered_layout(
     group_of = parent = np.zeros(0, dtype=np.int64)
     if groups is not None:
         group_of, parent = check_groups(n, groups)
-    nested = len(parent) > 0
     lr = direction == "LR"
     size = given[:, ::-1].copy() if lr else given  # work in TB: the flow axis is y
     w, h = size[:, 0], size[:, 1]
@@ -116,15 +115,7 @@ def layered_layout(
     task.report(0.0, "Ranking layers")
     r = rank_graph(n, e[plain, 0], e[plain, 1])
     task.report(0.25, "Ordering layers")
-    component = r.component
-    nest = None
-    if nested:
-        component = merge_components(r.component, group_of, ancestors(parent)[1])
-    p = make_proper(
-        n, r.src, r.dst, r.layer, r.node_time, r.edge_time, component, r.depth_above, r.depth_below
-    )
-    if nested:
-        nest = build_nesting(n, group_of, parent, p.layer, p.dummy_owner, p.pair_src, p.pair_dst, p.pair_span)
+    p, nest = _proper_and_nesting(n, r, group_of, parent)
     ctx = SortContext(p, nest)
     pos, crossings = order_layers(p, task=task, ctx=ctx)
     task.report(0.6, "Placing nodes")
@@ -144,15 +135,8 @@ def layered_layout(
     if nest is not None:
         rect = np.hstack([centre - size / 2.0, centre + size / 2.0])
         frames = frame_boxes(nest, rect, group_of, (side[0], flow[0], side[1], flow[1]))
-    # shift so the nodes' bounding box starts at (0, 0); self-loops only stick out rightward
-    lo = (centre - size / 2.0).min(axis=0) if n else np.zeros(2)
-    hi = (centre + size / 2.0).max(axis=0) if n else np.zeros(2)
-    if p.count > n:  # long edges may run outside the nodes' box
-        lo[0] = min(lo[0], float(x[n:].min()))
-        hi[0] = max(hi[0], float(x[n:].max()))
+    lo, hi = _bounds(centre, size, x[n:], frames)
     if len(frames) and not np.all(np.isnan(frames)):
-        lo = np.minimum(lo, np.nanmin(frames[:, :2], axis=0))
-        hi = np.maximum(hi, np.nanmax(frames[:, 2:], axis=0))
         frames = frames - np.concatenate([lo, lo])
     centre = centre - lo
     x, top, bottom = x - lo[0], top - lo[1], bottom - lo[1]
@@ -162,13 +146,7 @@ def layered_layout(
     plain_routes = edge_routes(p, x, top, bottom, w, h, r.reversed, node_gap / 2.0, swap=lr)
     for i, route in zip(plain.tolist(), plain_routes, strict=True):
         routes[i] = route
-    looped = np.flatnonzero(loops)
-    loop_gap = node_gap * 0.4
-    for i, route in zip(looped.tolist(), loop_routes(e[looped, 0], centre, size, loop_gap, lr), strict=True):
-        routes[i] = route
-    if len(looped):
-        ln = e[looped, 0]
-        extent[0] = max(extent[0], float((centre[ln, 0] + w[ln] / 2.0).max() + loop_gap))
+    extent[0] = max(extent[0], _route_self_loops(e, loops, centre, size, node_gap * 0.4, lr, routes))
     if lr:
         centre = centre[:, ::-1].copy()
         extent = extent[::-1]
@@ -184,3 +162,46 @@ def layered_layout(
         crossings=int(crossings),
         frames=frames,
     )
+
+
+def _proper_and_nesting(n: int, r: Ranking, group_of: np.ndarray,
+                        parent: np.ndarray) -> tuple[Proper, Nesting | None]:
+    """The proper layered graph (long edges split by dummies) and, with groups, the nesting
+    the orderer and the frames respect (None without groups)."""
+    nested = len(parent) > 0
+    component = merge_components(r.component, group_of, ancestors(parent)[1]) if nested \
+        else r.component
+    p = make_proper(
+        n, r.src, r.dst, r.layer, r.node_time, r.edge_time, component, r.depth_above, r.depth_below
+    )
+    if not nested:
+        return p, None
+    return p, build_nesting(n, group_of, parent, p.layer, p.dummy_owner, p.pair_src, p.pair_dst,
+                            p.pair_span)
+
+
+def _bounds(centre: np.ndarray, size: np.ndarray, dummy_x: np.ndarray,
+            frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) corners of what is drawn: the nodes, long edges' dummies (which may run
+    outside the nodes' box) and the frames; self-loops only stick out rightward, added later."""
+    lo = (centre - size / 2.0).min(axis=0) if len(centre) else np.zeros(2)
+    hi = (centre + size / 2.0).max(axis=0) if len(centre) else np.zeros(2)
+    if len(dummy_x):
+        lo[0] = min(lo[0], float(dummy_x.min()))
+        hi[0] = max(hi[0], float(dummy_x.max()))
+    if len(frames) and not np.all(np.isnan(frames)):
+        lo = np.minimum(lo, np.nanmin(frames[:, :2], axis=0))
+        hi = np.maximum(hi, np.nanmax(frames[:, 2:], axis=0))
+    return lo, hi
+
+
+def _route_self_loops(e: np.ndarray, loops: np.ndarray, centre: np.ndarray, size: np.ndarray,
+                      loop_gap: float, lr: bool, routes: list[np.ndarray]) -> float:
+    """Fill in the self-loops' routes; the rightmost x they reach (0 without loops)."""
+    looped = np.flatnonzero(loops)
+    for i, route in zip(looped.tolist(), loop_routes(e[looped, 0], centre, size, loop_gap, lr), strict=True):
+        routes[i] = route
+    if not len(looped):
+        return 0.0
+    ln = e[looped, 0]
+    return float((centre[ln, 0] + size[ln, 0] / 2.0).max() + loop_gap)

@@ -72,7 +72,26 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
     for name in _graph_inputs(graph):
         source_of.setdefault(name, len(items))
         items.append(ViewItem("input", f"input:{name}", None, (), name))
-    hidden = _hidden(graph, hide_constants)
+    item_of, index_of_node = _place_nodes(graph, expanded, _hidden(graph, hide_constants),
+                                          items, source_of)
+    src_l, dst_l, val_l = _data_edges(graph, item_of, source_of)
+    for name in graph.outputs:
+        i = len(items)
+        items.append(ViewItem("output", f"output:{name}", None, (), name))
+        src = source_of.get(name)
+        if src is not None:
+            src_l.append(src)
+            dst_l.append(i)
+            val_l.append(name)
+    edges, names = _dedupe_edges(src_l, dst_l, val_l, len(items))
+    return ViewGraph(items, edges, [v[0] for v in names], index_of_node, names)
+
+
+def _place_nodes(graph: Graph, expanded: frozenset[Group], hidden: set[int],
+                 items: list[ViewItem], source_of: dict[str, int]) -> tuple[list[int], dict[str, int]]:
+    """Append an item per shown node or closed group to `items` and record in `source_of`
+    which item produces each value: (item of each node position, -1 when hidden; the item of
+    each node name)."""
     nodes = graph.nodes
     item_of = [-1] * len(nodes)  # node position -> its item; a list, not a dict of ids
     group_item: dict[Group, int] = {}
@@ -113,11 +132,17 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
         if count != 1:
             it = items[i]
             items[i] = ViewItem(it.kind, it.key, None, it.group, it.label, count)
+    return item_of, index_of_node
+
+
+def _data_edges(graph: Graph, item_of: list[int],
+                source_of: dict[str, int]) -> tuple[list[int], list[int], list[str]]:
+    """(source items, destination items, values) of every edge into a shown item."""
     src_l: list[int] = []
     dst_l: list[int] = []
     val_l: list[str] = []
     get = source_of.get
-    for pos, node in enumerate(nodes):
+    for pos, node in enumerate(graph.nodes):
         dst = item_of[pos]
         if dst < 0:
             continue
@@ -128,16 +153,7 @@ def build_view_graph(graph: Graph, expanded: frozenset[Group], hide_constants: b
                 src_l.append(src)
                 dst_l.append(dst)
                 val_l.append(v)
-    for name in graph.outputs:
-        i = len(items)
-        items.append(ViewItem("output", f"output:{name}", None, (), name))
-        src = source_of.get(name)
-        if src is not None:
-            src_l.append(src)
-            dst_l.append(i)
-            val_l.append(name)
-    edges, names = _dedupe_edges(src_l, dst_l, val_l, len(items))
-    return ViewGraph(items, edges, [v[0] for v in names], index_of_node, names)
+    return src_l, dst_l, val_l
 
 
 def _dedupe_edges(src_l: list[int], dst_l: list[int], val_l: list[str],

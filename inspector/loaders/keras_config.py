@@ -209,10 +209,12 @@ class _Builder:
                 refs[(r[0], 0, 0)] = self.add_input(r[0], ly.get("config") or {})
         calls: dict[tuple[str, int], list[tuple[Ref, Any]]] = {}
         need: dict[tuple[str, int], int] = {}
+        raw_calls: dict[tuple[str, int], Any] = {}
         for name, ly in layers.items():
             if ly.get("class_name") == "InputLayer":
                 continue
             for k, node in enumerate(ly.get("inbound_nodes") or []):
+                raw_calls[(name, k)] = node
                 calls[(name, k)] = ins = [(fix(r), shape) for r, shape in _call_inputs(node)]
                 for (src, sk, st), _ in ins:
                     need[(src, sk)] = max(need.get((src, sk), 1), st + 1)
@@ -255,7 +257,9 @@ class _Builder:
                         f"Layer '{cur[0]}' takes its input from '{r[0]}', {why}; "
                         "that input is left unconnected."
                     )
-                outs = self.call(ly, path, scope, ins, recorded, need.get(cur, 1), cur)
+                outs = self.call(
+                    ly, path, scope, ins, recorded, need.get(cur, 1), cur, raw_calls.get(cur)
+                )
                 for t, v in enumerate(outs):
                     refs[(cur[0], cur[1], t)] = v
         return [refs.get(r, "") for r in out_refs]
@@ -263,6 +267,7 @@ class _Builder:
     def call(
         self, layer: dict[str, Any], path: tuple[str, ...], scope: str, ins: list[str],
         recorded: dict[Ref, Any] | None, n_out: int, key: tuple[str, int] | None = None,
+        raw_call: Any = None,
     ) -> list[str]:
         """Emit one call of a layer (or instantiate a nested model); its output value names."""
         name = _name(layer)
@@ -299,6 +304,10 @@ class _Builder:
                 inputs=tuple(ins), outputs=tuple(outs), attributes=_attributes(name, cfg),
                 weights=tuple(self.cache[lpath]), input_names=tuple(ins), group=path,
                 doc=layer_doc(cls),
+                source={
+                    "class_name": cls, "module": str(layer.get("module") or ""), "config": cfg,
+                    "call": raw_call if isinstance(raw_call, dict) else None,
+                },
             )
         )
         return outs

@@ -13,7 +13,13 @@ from typing import Any
 import h5py
 
 from inspector.ir import Tensor, Weight
-from inspector.loaders.keras_weights import Opener, _config_layers, _dedupe, _reader, _strs
+from inspector.loaders.keras_weights import (
+    Opener,
+    config_layers,
+    decoded_strings,
+    dedupe_weight_names,
+    lazy_h5_reader,
+)
 
 
 def _nested_chains(config: dict[str, Any] | None) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -31,7 +37,7 @@ def _nested_chains(config: dict[str, Any] | None) -> dict[str, dict[str, tuple[s
             else:
                 table.setdefault(name, chain)
 
-    for ly in _config_layers(config) if config else []:
+    for ly in config_layers(config) if config else []:
         inner = (ly.get("config") or {}).get("layers") if isinstance(ly, dict) else None
         if isinstance(inner, list):
             name = str(ly.get("name") or (ly.get("config") or {}).get("name") or "")
@@ -77,7 +83,7 @@ class LegacyWeights:
                 if not isinstance(grp, h5py.Group):
                     continue
                 items = []
-                for wn in _strs(grp.attrs.get("weight_names", [])):
+                for wn in decoded_strings(grp.attrs.get("weight_names", [])):
                     ds = grp.get(wn)
                     if isinstance(ds, h5py.Dataset):
                         items.append((wn, tuple(int(d) for d in ds.shape), str(ds.dtype)))
@@ -120,12 +126,12 @@ class LegacyWeights:
             segs = [s for s in segs[:-1] if not s.endswith("cell")] + segs[-1:]
             entries.append((segs[-1], "/".join(segs[:-1]), wn))
         out = []
-        for name, wn in _dedupe(entries):
+        for name, wn in dedupe_weight_names(entries):
             shape, dtype = meta[wn]
             path = f"{self._prefix}{group}/{wn}"
             tensor = Tensor(
                 name=f"{layer}/{name}", shape=shape, dtype=dtype,
-                loader=_reader(self._opener, path, self._where), kind="keras", location=path,
+                loader=lazy_h5_reader(self._opener, path, self._where), kind="keras", location=path,
             )
             out.append(Weight(name=name, tensor=tensor))
         return out

@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-from inspector.loaders.keras_weights import Keras3Weights, _member_window, _Window
+from inspector.loaders.keras_weights import FileWindow, Keras3Weights, stored_member_span
 from inspector.loaders.registry import ModelLoadError
 
 MAX_MEMBER_BYTES = 64 * 2**30
@@ -177,7 +177,7 @@ class NpzWeights(Keras3Weights):
     ) -> None:
         super().__init__(None, path.name, None, keras2)
         self._path, self._member = path, member
-        self._window = _member_window(path, member)
+        self._window = stored_member_span(path, member)
         try:
             self._scan(path)
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
@@ -210,7 +210,7 @@ class NpzWeights(Keras3Weights):
     @contextmanager
     def _npz(self) -> Iterator[zipfile.ZipFile]:
         if self._window is not None:  # stored in the .keras zip (as Keras writes it): in place
-            with _Window(self._path, *self._window) as raw, zipfile.ZipFile(raw) as npz:
+            with FileWindow(self._path, *self._window) as raw, zipfile.ZipFile(raw) as npz:
                 yield npz
             return
         with zipfile.ZipFile(self._path) as zf, zf.open(self._member) as raw:

@@ -36,7 +36,8 @@ def snake_case(name: str) -> str:
     return name
 
 
-def _config_layers(config: dict[str, Any]) -> list[Any]:
+def config_layers(config: dict[str, Any]) -> list[Any]:
+    """The layer configs of a functional or sequential model config ([] if it has none)."""
     layers = (config.get("config") or {}).get("layers") if isinstance(config, dict) else None
     return layers if isinstance(layers, list) else []
 
@@ -52,7 +53,7 @@ def h5_opener(path: Path) -> Opener:
     return opener
 
 
-class _Window(io.RawIOBase):
+class FileWindow(io.RawIOBase):
     """A read-only view of bytes [start, start + size) of a file: a stored zip member read in
     place. (ZipExtFile rewinds and re-reads from the member's start on every backward seek,
     which made h5py's random access about 100x slower.)"""
@@ -87,7 +88,7 @@ class _Window(io.RawIOBase):
         super().close()
 
 
-def _member_window(path: Path, member: str) -> tuple[int, int] | None:
+def stored_member_span(path: Path, member: str) -> tuple[int, int] | None:
     """(data offset, size) of a stored (uncompressed) zip member, or None if compressed."""
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo(member)
@@ -105,12 +106,12 @@ def _member_window(path: Path, member: str) -> tuple[int, int] | None:
 def zip_h5_opener(path: Path, member: str) -> Opener:
     """Open an HDF5 member of a zip without extracting it: in place when stored (Keras
     stores it uncompressed), else through zipfile's decompressing reader."""
-    window = _member_window(path, member)
+    window = stored_member_span(path, member)
 
     @contextmanager
     def opener() -> Iterator[h5py.Group]:
         if window is not None:
-            with _Window(path, *window) as raw, h5py.File(raw, "r") as f:
+            with FileWindow(path, *window) as raw, h5py.File(raw, "r") as f:
                 yield f
             return
         with zipfile.ZipFile(path) as zf, zf.open(member) as raw, h5py.File(raw, "r") as f:
@@ -119,7 +120,8 @@ def zip_h5_opener(path: Path, member: str) -> Opener:
     return opener
 
 
-def _reader(opener: Opener, h5path: str, where: str) -> Callable[[], np.ndarray]:
+def lazy_h5_reader(opener: Opener, h5path: str, where: str) -> Callable[[], np.ndarray]:
+    """A loader for dataset `h5path` that opens the file only when called (weights load lazily)."""
     def load() -> np.ndarray:
         try:
             with opener() as f:
@@ -157,6 +159,10 @@ def own_var_names(cls: str, cfg: dict[str, Any], keras2: bool = False) -> list[s
         return [*scale, *center, "moving_mean", "moving_variance"]
     if cls in ("LayerNormalization", "GroupNormalization"):
         return [*scale, *center]
+    if cls == "Attention":  # keras.layers.Attention.build: scale, then concat_score_weight
+        return (["scale"] if cfg.get("use_scale") else []) + (
+            ["concat_score_weight"] if cfg.get("score_mode") == "concat" else []
+        )
     return {"Embedding": ["embeddings"], "PReLU": ["alpha"]}.get(cls)
 
 
@@ -195,7 +201,7 @@ def _role(segment: str) -> str:
     return _ROLES.get(segment, segment)
 
 
-def _dedupe(entries: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+def dedupe_weight_names(entries: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """(name, prefix, path) -> (name, path): names stay bare unless two would clash."""
     names = [n for n, _, _ in entries]
     out = []
@@ -227,7 +233,7 @@ class Keras3Weights:
             with opener() as f:
                 f.visititems(self._visit)
         if config is not None and not self._groups:
-            self.label_groups(self.root(), _config_layers(config))
+            self.label_groups(self.root(), config_layers(config))
 
     def _visit(self, name: str, obj: Any) -> None:
         parent, _, base = name.rpartition("/")
@@ -278,7 +284,7 @@ class Keras3Weights:
         if group is None:
             return []
         entries = self._collect(group, cls, cfg, "")
-        return [self._weight(layer, name, path) for name, path in _dedupe(entries)]
+        return [self._weight(layer, name, path) for name, path in dedupe_weight_names(entries)]
 
     def _collect(self, group: str, cls: str, cfg: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
         own = [
@@ -309,8 +315,9 @@ class Keras3Weights:
 
     def _loader(self, path: str) -> Callable[[], np.ndarray]:
         assert self._opener is not None
-        return _reader(self._opener, path, self._where)
+        return lazy_h5_reader(self._opener, path, self._where)
 
 
-def _strs(values: Any) -> list[str]:
+def decoded_strings(values: Any) -> list[str]:
+    """HDF5 attribute strings (bytes in old files) as str."""
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]

@@ -1,4 +1,8 @@
-"""Every layer's activation for one input, for ONNX files and (through tf2onnx) Keras files."""
+"""Every layer's activation for one input, for ONNX files and Keras files.
+
+Keras files run through our own lowering to ONNX (keras_lowered); tf2onnx (the `convert`
+extra) is the fallback for a model with a layer the lowering does not cover.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import numpy as np
 
 from inspector.ir import Model
 from inspector.progress import NO_TASK, Task
-from inspector.runtime.errors import InputError, RunError
+from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
 from inspector.runtime.keras_convert import PREACT_SUFFIX, convert_keras
+from inspector.runtime.keras_lowered import KerasLowering, is_code_layer, lower_keras_file
 from inspector.runtime.onnx_probe import ProbeSession
 from inspector.runtime.structured_values import StructuredValue
 
@@ -38,6 +43,8 @@ class ActivationResult:
     #: Sequence, map and optional values (ZipMap's class -> probability maps, an If that
     #: returns a sequence), by value name; see runtime.structured_values.
     structured: dict[str, StructuredValue] = field(default_factory=dict)
+    engine: str = "onnxruntime"  # Keras: "lowering", or "tf2onnx" when a layer forced it
+    note: str = ""  # why the fallback engine ran, for the UI and CLI to say
 
 
 def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) -> ProbeSession:
@@ -116,20 +123,47 @@ def _keras_by_node(model: Model, values: dict[str, np.ndarray]) -> dict[str, lis
     return by_node
 
 
+def keras_engine(model: Model, task: Task = NO_TASK) -> tuple[object, str, str]:
+    """(conversion, engine, note) for a Keras model: our lowering when it covers every layer,
+    else tf2onnx with a note naming the layer that forced it. Raises RunError naming the layer
+    when it holds code (never run) or when tf2onnx is not installed."""
+    low: KerasLowering = lower_keras_file(model, task.part(0.0, 0.3))
+    if low.ok:
+        return low, "lowering", ""
+    first = low.blocker()
+    name = Path(model.path).name
+    if is_code_layer(first.cls):
+        raise RunError(
+            f"{name}: layer {first.node!r} ({first.cls}) holds Python code, which is never run "
+            "from a model file; the model can be viewed but not run"
+        )
+    note = f"layer {first.node!r} ({first.cls}) is not lowered to ONNX ({first.reason})"
+    try:
+        conv = convert_keras(Path(model.path), task.part(0.3, 0.8))
+    except ConversionUnavailable:
+        raise RunError(
+            f"{name}: {note}; the 'convert' extra (TensorFlow + tf2onnx) would run it: "
+            "pip install 'model-inspector[convert]'"
+        ) from None
+    return conv, "tf2onnx", f"{note}, so tf2onnx ran the model"
+
+
 def _run_keras(model: Model, feeds: dict[str, np.ndarray], task: Task) -> ActivationResult:
-    conv = convert_keras(Path(model.path), task.part(0.0, 0.8))
-    sess = session_for(conv.onnx_path, expose=False)
-    onnx_feeds = _keras_feeds(model, feeds, conv.inputs, sess.input_names)
+    conv, engine, note = keras_engine(model, task.part(0.0, 0.8))
+    sess = session_for(conv.onnx_path, expose=False)  # type: ignore[attr-defined]
+    onnx_feeds = _keras_feeds(model, feeds, conv.inputs, sess.input_names)  # type: ignore[attr-defined]
     task.report(0.85, "running every layer")
     raw = sess.run(onnx_feeds, task.part(0.85, 1.0))
     # Input layers come first, holding what was fed, as Keras's InputLayer outputs do.
     values: dict[str, np.ndarray] = {}
-    for keras_name, onnx_name in conv.inputs.items():
+    for keras_name, onnx_name in conv.inputs.items():  # type: ignore[attr-defined]
         values[keras_name] = raw[onnx_name]
-    for onnx_name, key in conv.outputs.items():
+    for onnx_name, key in conv.outputs.items():  # type: ignore[attr-defined]
         values[key] = raw[onnx_name]
-    outputs = {k: values[k] for k in conv.final if k in values}
-    return ActivationResult(values, outputs, _keras_by_node(model, values), {})
+    outputs = {k: values[k] for k in conv.final if k in values}  # type: ignore[attr-defined]
+    return ActivationResult(
+        values, outputs, _keras_by_node(model, values), {}, engine=engine, note=note
+    )
 
 
 def run_activations(

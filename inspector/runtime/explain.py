@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from inspector.ir import Graph, Model, Node, format_shape
+from inspector.runtime.activation_facts import activation_kind, dead_count, saturated_count
 
 # What a layer does, in one sentence, by op type (ONNX) or layer class (Keras).
 _WHAT = {
@@ -48,9 +50,6 @@ _WHAT = {
     "Embedding": "looks up a learned vector for each token index",
     "Transpose": "reorders the axes of its input",
 }
-
-_SATURATING = {"sigmoid": 4.0, "tanh": 2.5, "hard_sigmoid": 2.5}
-
 
 @dataclass(frozen=True)
 class Step:
@@ -93,15 +92,6 @@ def _fused_activation(node: Node) -> str | None:
     if isinstance(act, str) and act not in ("linear", "None", ""):
         return act
     return None
-
-
-def _activation_kind(node: Node) -> str | None:
-    op = node.op_type.lower()
-    if op in ("relu", "sigmoid", "tanh", "softmax", "leakyrelu", "elu", "gelu", "selu"):
-        return op
-    if node.op_type == "Activation":
-        return _fused_activation(node)
-    return _fused_activation(node)
 
 
 def _value_array(values: Mapping[str, np.ndarray], model: Model, node: Node, name: str) -> np.ndarray | None:
@@ -150,13 +140,14 @@ def explain_lines(
     out = _value_array(acts, model, node, node.outputs[0]) if node.outputs else None
     if out is not None and np.issubdtype(np.asarray(out).dtype, np.number):
         lines.append(f"For this input its output has {_stats(out)}.")
-    kind = _activation_kind(node)
+    found = activation_kind(node)
+    kind = found[0] if found else None
     pre_key = f"{node.name}/preact"
     pre = acts.get(pre_key)
     if pre is None and kind and node.inputs and model.format == "onnx":
         pre = acts.get(node.inputs[0])
     if kind and out is not None:
-        lines.append(_activation_sentence(kind, pre, np.asarray(out)))
+        lines.append(_activation_sentence(kind, found[1], pre, np.asarray(out)))
     if gradients:
         g = gradients.get(node.name) if model.format == "keras" else (
             gradients.get(node.outputs[0]) if node.outputs else None
@@ -171,20 +162,22 @@ def explain_lines(
     return lines
 
 
-def _activation_sentence(kind: str, pre: np.ndarray | None, out: np.ndarray) -> str:
+def _activation_sentence(kind: str, params: dict[str, Any], pre: np.ndarray | None,
+                         out: np.ndarray) -> str:
     f = out.astype(np.float64, copy=False)
     n = max(f.size, 1)
-    if kind in ("relu",):
-        dead = int(np.count_nonzero(f <= 0))
-        return f"The ReLU cut off {dead} of {n} units ({100 * dead / n:.0f}%), which output 0."
+    dead = dead_count(f, kind)
+    if dead is not None:
+        name = "ReLU" if kind == "relu" else kind
+        return f"The {name} cut off {dead} of {n} units ({100 * dead / n:.0f}%), which output 0."
     if kind == "softmax":
         flat = f.reshape(-1, f.shape[-1]) if f.ndim else f.reshape(1, 1)
         top = int(np.argmax(flat[0]))
         return f"The softmax gives probabilities; the largest is unit {top} at {flat[0, top]:.3f}."
-    if kind in _SATURATING and pre is not None:
-        p = np.asarray(pre, dtype=np.float64)
-        sat = int(np.count_nonzero(np.abs(p) > _SATURATING[kind]))
-        return f"The {kind} is saturated (flat, near-zero gradient) for {sat} of {p.size} units."
+    sat = saturated_count(kind, pre=pre, post=f, params=params) if pre is not None else None
+    if sat is not None:
+        size = np.asarray(pre).size
+        return f"The {kind} is saturated (flat, near-zero gradient) for {sat} of {size} units."
     return f"Its {kind} activation gives values with {_stats(f)}."
 
 

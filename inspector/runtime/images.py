@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inspector.runtime.errors import InputError
-
-if TYPE_CHECKING:
-    from inspector.runtime.inputs import InputSpec
+from inspector.runtime.input_spec import InputSpec, image_layout
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 SCALINGS = ("0-1", "0-255", "imagenet", "-1-1")
@@ -19,29 +16,8 @@ SCALINGS = ("0-1", "0-255", "imagenet", "-1-1")
 # torchvision / keras.applications "torch" preprocessing constants (RGB order).
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
-_CHANNELS = (1, 3, 4)
 # A photo larger than this is refused rather than decoded (decompression bombs).
 _MAX_PIXELS = 100_000_000
-
-
-def image_layout(shape: tuple[object, ...] | None) -> str | None:
-    """"NCHW", "NHWC" (rank 4 with 1, 3 or 4 channels), "HW" (rank 3, grey), or None."""
-    if shape is None:
-        return None
-    if len(shape) == 4:
-        c_first, c_last = shape[1] in _CHANNELS, shape[3] in _CHANNELS
-        if c_first and not c_last:
-            return "NCHW"
-        if c_last and not c_first:
-            return "NHWC"
-        if c_first and c_last:
-            # 1x3x3x3-like: the smaller axis is channels; on a tie, channels-last (Keras).
-            return "NCHW" if isinstance(shape[2], int) and shape[2] > 4 else "NHWC"
-        return None
-    if len(shape) == 3 and isinstance(shape[1], int) and isinstance(shape[2], int):
-        # (batch, 28, 28) grey images as Keras MNIST models take them.
-        return "HW" if shape[1] >= 8 and shape[2] >= 8 else None
-    return None
 
 
 def _hwc(shape: tuple[object, ...], layout: str) -> tuple[object, object, int]:

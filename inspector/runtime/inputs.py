@@ -5,51 +5,19 @@ from __future__ import annotations
 import csv
 import math
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from inspector.ir import Dim, Model, format_shape
+from inspector.ir import Model, format_shape
 from inspector.runtime.errors import InputError
-from inspector.runtime.images import IMAGE_EXTENSIONS, image_layout, load_image
+from inspector.runtime.images import IMAGE_EXTENSIONS, load_image
+from inspector.runtime.input_spec import InputSpec, image_layout
 
 DEFAULT_MAX_ELEMENTS = 50_000_000
 DEFAULT_SEQUENCE = 16
 DEFAULT_IMAGE_SIDE = 224
-_DTYPE_ALIASES = {"float": "float32", "double": "float64", "string": "object", "str": "object"}
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """A model input: name, shape (ints, symbolic names or None), numpy dtype name, and the
-    vocabulary size when it feeds an embedding lookup."""
-
-    name: str
-    shape: tuple[Dim, ...] | None
-    dtype: str
-    vocab: int | None = None
-
-    @property
-    def numpy_dtype(self) -> np.dtype:
-        """The dtype as numpy understands it (float32 when the model did not say)."""
-        try:
-            return np.dtype(_DTYPE_ALIASES.get(self.dtype, self.dtype))
-        except TypeError:
-            raise InputError(f"input {self.name!r} has type {self.dtype}, which numpy cannot hold") from None
-
-    @property
-    def shape_label(self) -> str:
-        """The shape as `1x3x224x224` / `batchx?x8`."""
-        return format_shape(self.shape)
-
-    @property
-    def image_layout(self) -> str | None:
-        """"NCHW"/"NHWC"/"HW" when the input looks like an image batch, else None."""
-        if self.numpy_dtype.kind not in "fu":
-            return None
-        return image_layout(self.shape)
 
 
 def _vocab_for(model: Model, name: str) -> int | None:

@@ -120,7 +120,7 @@ def load_keras(path: Path) -> Any:
         raise RunError(f"{path.name}: Keras cannot load this model ({first})") from None
 
 
-def _as_functional(model: Any, keras: Any) -> Any:
+def functional_graph(model: Any, keras: Any) -> Any:
     """The Functional graph behind a model (a Sequential keeps one once it is built)."""
     if hasattr(model, "_nodes_by_depth") and hasattr(model, "inputs"):
         return model
@@ -154,19 +154,30 @@ def _make_preact(keras: Any, layer: Any) -> Any:
     return PreActivation(layer)
 
 
-class _Recorder:
-    """Replays a functional graph on new tensors, recording every operation's outputs."""
+class LayerRecorder:
+    """Replays a functional graph on new tensors, recording every operation's outputs.
 
-    def __init__(self, keras: Any) -> None:
+    With `preact`, a layer with a fused activation also records its output before the
+    activation, under "<layer>/preact".
+    """
+
+    def __init__(self, keras: Any, preact: bool = True) -> None:
         self.keras = keras
+        self.preact = preact
         self.keys: list[str] = []
         self.tensors: list[Any] = []
         self.calls: dict[int, int] = {}
         self.used: set[str] = set()
+        self.model_nodes: list[Any] = []
 
-    def _key(self, op: Any, prefix: str) -> str:
+    def _key(self, op: Any, prefix: str, node: Any = None) -> str:
         k = self.calls.get(id(op), 0)
         self.calls[id(op)] = k + 1
+        # `layer:k` is the call's index among the layer's nodes, as the config (and so the
+        # IR) numbers it; the replay runs calls by depth, which can be another order.
+        nodes = [n for n in getattr(op, "_inbound_nodes", []) if n in self.model_nodes]
+        if node is not None and node in nodes:
+            k = nodes.index(node)
         key = op.name if k == 0 else f"{op.name}:{k}"
         if key in self.used:
             key = f"{prefix}{key}"
@@ -180,8 +191,9 @@ class _Recorder:
             self.tensors.append(t)
 
     def replay(self, model: Any, inputs: list[Any], prefix: str = "") -> list[Any]:
-        fn = _as_functional(model, self.keras)
+        fn = functional_graph(model, self.keras)
         tensor_dict = {id(x): y for x, y in zip(fn.inputs, inputs, strict=True)}
+        self.model_nodes = [n for d in fn._nodes_by_depth.values() for n in d]  # noqa: SLF001
         for depth in sorted(fn._nodes_by_depth, reverse=True):  # noqa: SLF001
             for node in fn._nodes_by_depth[depth]:  # noqa: SLF001
                 op = node.operation
@@ -191,19 +203,22 @@ class _Recorder:
                     continue
                 args, kwargs = node.arguments.fill_in(tensor_dict)
                 if _is_model(op, self.keras):
-                    key = self._key(op, prefix)
+                    key = self._key(op, prefix, node)
                     flat = self.keras.tree.flatten(args)
+                    outer_nodes = self.model_nodes
                     outputs = self.replay(op, flat, prefix=f"{key}/")
+                    self.model_nodes = outer_nodes
                     outputs = self.keras.tree.pack_sequence_as(
-                        _as_functional(op, self.keras)._outputs_struct, outputs  # noqa: SLF001
+                        functional_graph(op, self.keras)._outputs_struct, outputs  # noqa: SLF001
                     )
                 else:
-                    key = self._key(op, prefix)
+                    key = self._key(op, prefix, node)
                     outputs = op(*args, **kwargs)
                 self.record(key, outputs)
                 act = getattr(op, "activation", None)
                 if (
-                    type(op).__name__ in FUSED_ACTIVATION_LAYERS
+                    self.preact
+                    and type(op).__name__ in FUSED_ACTIVATION_LAYERS
                     and act is not None
                     and getattr(act, "__name__", "") != "linear"
                 ):
@@ -216,7 +231,7 @@ class _Recorder:
 def build_probe(model: Any) -> tuple[Any, list[str], list[str], list[str]]:
     """(probe keras.Model, output keys in order, input names, keys of the model's outputs)."""
     _, keras, _ = _import_frameworks()
-    fn = _as_functional(model, keras)
+    fn = functional_graph(model, keras)
     names = [getattr(t, "name", None) or f"input_{i}" for i, t in enumerate(fn.inputs)]
     # InputLayer names are what the IR calls the model's inputs.
     layer_names = []
@@ -227,7 +242,7 @@ def build_probe(model: Any) -> tuple[Any, list[str], list[str], list[str]]:
         keras.Input(batch_shape=t.shape, dtype=t.dtype, name=n)
         for t, n in zip(fn.inputs, layer_names, strict=True)
     ]
-    rec = _Recorder(keras)
+    rec = LayerRecorder(keras)
     rec.used.update(layer_names)
     finals = rec.replay(fn, new_inputs)
     probe = keras.Model(new_inputs, rec.tensors, name=f"{model.name}_probe")

@@ -16,7 +16,7 @@ a constant), so onnxruntime can fuse the Pad into the next Conv as in a plain ru
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -191,17 +191,35 @@ def rewrite_blocked(
     """
     graph = opt.graph
     inits = {i.name: i for i in graph.initializer}
-    nodes = list(graph.node)
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for n in nodes:
-        for name in n.input:
-            consumers.setdefault(name, []).append(n)
 
     def full_blocks(n: onnx.NodeProto) -> bool:
         return _attr(n, "channels_last", 0) == 0 and int(_attr(n, "channels", 0)) % block == 0
 
-    # 1. Run element-wise ops on the blocked tensor; reorder their output instead. Only for
-    #    channel counts that fill whole blocks, so there are no padding lanes to worry about.
+    nodes = _elementwise_on_blocked(list(graph.node), inits, full_blocks)
+    producer = {o: n for n in nodes for o in n.output}
+    nodes = _skip_reorder_round_trips(nodes, producer, full_blocks)
+    blocked, outputs = _fetch_outputs_blocked(graph, producer, block)
+    if not blocked:
+        return None
+    live = _live_nodes(nodes, {o.name for o in outputs})
+    del graph.node[:]
+    graph.node.extend(live)
+    del graph.output[:]
+    graph.output.extend(outputs)
+    del graph.value_info[:]  # stale for renamed values; nothing after this needs them
+    return opt, blocked
+
+
+def _elementwise_on_blocked(
+    nodes: list[onnx.NodeProto], inits: Mapping[str, onnx.TensorProto],
+    full_blocks: Callable[[onnx.NodeProto], bool],
+) -> list[onnx.NodeProto]:
+    """Run element-wise ops on the blocked tensor and reorder their output instead. Only for
+    channel counts that fill whole blocks, so there are no padding lanes to worry about."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in nodes:
+        for name in n.input:
+            consumers.setdefault(name, []).append(n)
     pending: list[tuple[onnx.NodeProto, onnx.NodeProto]] = []
     for n in nodes:
         if not (_is(n, "ReorderOutput") and full_blocks(n)):
@@ -217,10 +235,14 @@ def rewrite_blocked(
                     channels=int(_attr(n, "channels")), channels_last=0,
                 )
                 pending.append((e, reorder))
-    nodes = _insert_after(nodes, pending)
+    return _insert_after(nodes, pending)
 
-    producer = {o: n for n in nodes for o in n.output}
-    # 2. ReorderOutput then ReorderInput is the identity on full blocks: use the blocked tensor.
+
+def _skip_reorder_round_trips(
+    nodes: list[onnx.NodeProto], producer: Mapping[str, onnx.NodeProto],
+    full_blocks: Callable[[onnx.NodeProto], bool],
+) -> list[onnx.NodeProto]:
+    """ReorderOutput then ReorderInput is the identity on full blocks: use the blocked tensor."""
     rename: dict[str, str] = {}
     dropped: set[int] = set()
     for n in nodes:
@@ -234,8 +256,14 @@ def rewrite_blocked(
         for i, name in enumerate(n.input):
             if name in rename:
                 n.input[i] = rename[name]
+    return nodes
 
-    # 3. Fetch graph outputs in blocked form; the reorder happens later, on demand, in numpy.
+
+def _fetch_outputs_blocked(
+    graph: onnx.GraphProto, producer: Mapping[str, onnx.NodeProto], block: int,
+) -> tuple[dict[str, BlockedValue], list[onnx.ValueInfoProto]]:
+    """Graph outputs fetched in blocked form; the reorder happens later, on demand, in numpy.
+    ({exposed name: BlockedValue}, the new graph outputs)."""
     blocked: dict[str, BlockedValue] = {}
     outputs: list[onnx.ValueInfoProto] = []
     fetched: set[str] = set()
@@ -250,22 +278,19 @@ def rewrite_blocked(
         elif vi.name not in fetched:
             outputs.append(vi)
             fetched.add(vi.name)
-    if not blocked:
-        return None
+    return blocked, outputs
 
-    needed = set(fetched)
+
+def _live_nodes(nodes: list[onnx.NodeProto], needed: set[str]) -> list[onnx.NodeProto]:
+    """The nodes that compute `needed` (nodes are in topological order: drop what nothing reads)."""
+    needed = set(needed)
     live: list[onnx.NodeProto] = []
-    for n in reversed(nodes):  # nodes are in topological order: drop what nothing reads
+    for n in reversed(nodes):
         if any(o in needed for o in n.output):
             live.append(n)
             needed.update(i for i in n.input if i)
     live.reverse()
-    del graph.node[:]
-    graph.node.extend(live)
-    del graph.output[:]
-    graph.output.extend(outputs)
-    del graph.value_info[:]  # stale for renamed values; nothing after this needs them
-    return opt, blocked
+    return live
 
 
 def _insert_after(

@@ -60,6 +60,7 @@ def _parse(extra: list[str]) -> argparse.Namespace:
     p.add_argument("--no-convert", action="store_true")
     p.add_argument("--new-instance", action="store_true")
     p.add_argument("--theme", choices=("system", "light", "dark"))
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None)
     ns, unknown = p.parse_known_args(extra)
     if unknown:
         print(f"model-inspector: unknown option {unknown[0]} (try --help)", file=sys.stderr)
@@ -120,6 +121,8 @@ def run_app(files: list[str], extra: list[str]) -> int:
     window.show()
     if files:
         window.open_paths(files)
+    if ns.compare:
+        window.open_compare(*ns.compare)
     code = app.exec()
     server.close()
     return int(code)

@@ -153,6 +153,12 @@ class InspectDock(QWidget):
         self._edit_feeds, self._pending = [], None
         self._set_status("")  # an error or timing of the previous tab is not this tab's
         self.input_editor.set_inputs([], {})  # the next refresh shows this tab's input
+        # The input selector shows this tab's own kind, never the closed or previous tab's.
+        choice = self._choices.get(tab) if tab is not None else None
+        self._show_kind(choice.kind if choice is not None else
+                        getattr(tab, "input_kind", "random") if tab is not None else "random")
+        if tab is None or tab.model is None:
+            self.input_editor.options.set_specs([], InputChoice())
         if tab is not None and tab.model is not None:
             self.labels, self.labels_source = find_labels(tab.path, tab.model.metadata)
             self.features = feature_names(tab.path)
@@ -164,6 +170,7 @@ class InspectDock(QWidget):
         for panel in (self.activation_panel, self.weight_panel, self.function_panel,
                       self.output_panel, self.neuron_view, self.gradients_panel):
             panel.clear()
+        self._explain_empty()
         model = tab.model if tab is not None else None
         self.training_panel.set_model(tab.path if model is not None else None,
                                       model.format if model is not None else "",
@@ -349,39 +356,194 @@ class InspectDock(QWidget):
         self.show_node(self.node)
 
     def show_node(self, node: Node | None) -> None:
-        """Show the selected node's activation, weights and activation function."""
+        """Show the selected node's activation, weights and activation function; with no
+        node selected after a run, the last node's. A panel with nothing says why."""
         self.node = node
         tab = self.tab
-        if node is None or tab is None or tab.model is None:
+        if tab is None or tab.model is None:
+            self._explain_empty()
             return
-        if node.weights:
-            self.weight_panel.set_weights(node)
-            grads = tab.gradients.values if tab.gradients else {}
-            w = self.weight_panel.current_weight()
-            self.weight_panel.set_gradient(grads.get(f"{node.name}/{w.name}") if w else None)
-        else:
-            self.weight_panel.clear()
         acts = tab.activations.values if tab.activations else {}
-        keys = tab.activations.by_node.get(node.name, []) if tab.activations else []
-        if keys and keys[0] in acts:
+        graph = tab.model.graph
+        self._show_weights(node if node is not None else
+                           self._last_node(lambda n: bool(n.weights)))
+        shown = node if node is not None else self._last_node(
+            lambda n: bool(self._keys(n)))
+        keys = self._keys(shown) if shown is not None else []
+        if shown is None:
+            self.activation_panel.clear()
+            self.activation_panel.set_empty(
+                "Run the model (Run, Ctrl+R) to see what each layer outputs for one input."
+                if tab.activations is None else "This run produced no values to show.")
+        elif keys:
             layout = "NHWC" if tab.model.format == "keras" else None
-            self.activation_panel.set_activation(node, keys[0], acts[keys[0]], layout)
-        kind = activation_kind(node)
-        if kind is not None and keys and keys[0] in acts:
-            name, params = kind
-            pre = acts.get(f"{node.name}/preact")
-            if pre is None and tab.model.format == "onnx" and node.inputs:
-                pre = acts.get(node.inputs[0])
-            if pre is None and node.op_type in ("Activation", "ReLU", "Softmax", "LeakyReLU", "ELU"):
-                producer = tab.graph.producer(node.inputs[0]) if node.inputs else None
-                pre = acts.get(producer.name) if producer is not None else None
-            self.function_panel.set_function(name, pre, acts[keys[0]], params)
+            self.activation_panel.set_empty("")
+            self.activation_panel.set_activation(shown, keys[0], acts[keys[0]], layout)
+            if node is None:
+                self.activation_panel.set_notes(
+                    [*self.activation_panel.notes(),
+                     "showing the last node: select a node in the graph to see another"])
         else:
-            self.function_panel.clear()
+            self.activation_panel.clear()
+            self.activation_panel.set_empty(self._why_no_value(shown))
+        self._show_function(node)
         if tab.gradients is not None:
-            gkeys = [k for k in (*keys, *node.outputs, node.name) if k in tab.gradients.values]
-            self.gradients_panel.show_node(node, gkeys[0] if gkeys else None,
+            gnode = node if node is not None else self._last_node(
+                lambda n: any(k in tab.gradients.values for k in (*self._keys(n), *n.outputs)))
+            gkeys = [] if gnode is None else [
+                k for k in (*self._keys(gnode), *gnode.outputs, gnode.name)
+                if k in tab.gradients.values]
+            self.gradients_panel.show_node(gnode, gkeys[0] if gkeys else None,
                                            "NHWC" if tab.model.format == "keras" else None)
+            vp = self.gradients_panel.value_panel
+            if gnode is None:
+                vp.set_empty("No node has a gradient for this loss.")
+            elif not gkeys:
+                why = tab.gradients.uncovered.get(gnode.name) if hasattr(
+                    tab.gradients, "uncovered") else None
+                vp.set_empty(self._why_no_value(gnode) if gnode not in graph.nodes else
+                             f"{gnode.name}: {why or 'no gradient was computed here'}.")
+            else:
+                vp.set_empty("")
+
+    # --- empty states ------------------------------------------------------------------------
+
+    def _keys(self, node: Node | None) -> list[str]:
+        tab = self.tab
+        if node is None or tab is None or tab.activations is None:
+            return []
+        acts = tab.activations.values
+        return [k for k in tab.activations.by_node.get(node.name, []) if k in acts]
+
+    def _last_node(self, ok: Any) -> Node | None:
+        """The last node of the main graph passing `ok`, once the model has run."""
+        tab = self.tab
+        if tab is None or tab.model is None or tab.activations is None:
+            return None
+        for n in reversed(tab.model.graph.nodes):
+            if n.category != "constant" and ok(n):
+                return n
+        return None
+
+    def _owner(self, node: Node) -> tuple[Node, str] | None:
+        """(the If/Loop/Scan node, attribute) whose body holds `node`, or None."""
+        for _g, n in self.tab.model.graph.walk():
+            for key, sub in n.subgraphs:
+                if any(m is node for m in sub.nodes):
+                    return n, key
+        return None
+
+    def _why_no_value(self, node: Node) -> str:
+        """One line on why `node` has no value to show for this run."""
+        tab = self.tab
+        if tab.activations is None:
+            return f"Run the model (Run, Ctrl+R) to see what {node.name} outputs."
+        owner = self._owner(node)
+        if owner is not None:
+            op, key = owner[0].op_type, owner[1]
+            if op == "If":
+                cond = tab.activations.values.get(owner[0].inputs[0]) if owner[0].inputs else None
+                ran = "" if cond is None else (
+                    f" (this run took the {'then' if bool(np.asarray(cond).reshape(-1)[0]) else 'else'}"
+                    f"_branch)")
+                return (f"{node.name} is inside the {key} of If '{owner[0].name}'{ran}: "
+                        f"onnxruntime does not expose values inside a branch; select "
+                        f"'{owner[0].name}' for the branch's outputs.")
+            return (f"{node.name} is inside the {key} of {op} '{owner[0].name}': its values "
+                    f"change every iteration and onnxruntime does not expose them; select "
+                    f"'{owner[0].name}' for the final outputs.")
+        skipped = getattr(tab.activations, "skipped", {}) or {}
+        for out in node.outputs:
+            if out in skipped:
+                return f"{node.name}: {skipped[out]}"
+        if node.category == "constant" or not node.outputs:
+            return f"{node.name} ({node.op_type}) is a constant: it has no per-input value."
+        return f"{node.name} produced no value that can be shown in this run."
+
+    def _example(self, ok: Any) -> Node | None:
+        tab = self.tab
+        return next((n for n in tab.model.graph.nodes if ok(n)), None) if tab and tab.model \
+            else None
+
+    def _show_weights(self, node: Node | None) -> None:
+        tab = self.tab
+        panel = self.weight_panel
+        example = self._example(lambda n: bool(n.weights))
+        such = f" such as '{example.name}' ({example.op_type})" if example else ""
+        if node is None or not node.weights:
+            panel.clear()
+            if example is None:
+                panel.set_empty("This model has no weights to show.")
+            elif node is None:
+                panel.set_empty(f"Select a node with weights{such} to see them.")
+            else:
+                panel.set_subject(node.name)
+                panel.set_empty(f"{node.op_type} has no weights; select a node with "
+                                f"weights{such}.")
+            return
+        panel.set_empty("")
+        panel.set_weights(node)
+        grads = tab.gradients.values if tab.gradients else {}
+        w = panel.current_weight()
+        panel.set_gradient(grads.get(f"{node.name}/{w.name}") if w else None)
+        if node is not self.node:
+            panel.set_notes([*panel.notes(), "showing the last node with weights: select "
+                             "another node in the graph"])
+
+    def _show_function(self, node: Node | None) -> None:
+        tab = self.tab
+        panel = self.function_panel
+        example = self._example(lambda n: activation_kind(n) is not None)
+        such = f" such as '{example.name}'" if example else ""
+        target = node if node is not None else self._last_node(
+            lambda n: activation_kind(n) is not None)
+        kind = activation_kind(target) if target is not None else None
+        if kind is None:
+            panel.clear()
+            if example is None:
+                panel.set_empty("This model has no activation-function node (Relu, Sigmoid, "
+                                "Tanh, Softmax, ...).")
+            elif target is None:
+                panel.set_empty(f"Select an activation node{such} ({example.op_type}) to see "
+                                f"its curve.")
+            else:
+                panel.set_empty(f"{target.op_type} has no activation function; select a "
+                                f"{example.op_type}{such}.")
+            return
+        panel.set_empty("")
+        name, params = kind
+        keys = self._keys(target)
+        acts = tab.activations.values if tab.activations else {}
+        if not keys:
+            panel.set_function(name, None, None, params)
+            panel.set_notes([self._why_no_value(target)])
+            return
+        pre = acts.get(f"{target.name}/preact")
+        if pre is None and tab.model.format == "onnx" and target.inputs:
+            pre = acts.get(target.inputs[0])
+        if pre is None and target.op_type in ("Activation", "ReLU", "Softmax", "LeakyReLU", "ELU"):
+            producer = tab.graph.producer(target.inputs[0]) if target.inputs else None
+            pre = acts.get(producer.name) if producer is not None else None
+        panel.set_function(name, pre, acts[keys[0]], params)
+
+    def _explain_empty(self) -> None:
+        """Give every empty panel its one line: what to do, or why there is nothing."""
+        tab = self.tab
+        if tab is None or tab.model is None:
+            msg = "No model open: open a file (Ctrl+O), drop one here or choose a sample."
+            for panel in (self.activation_panel, self.weight_panel, self.function_panel,
+                          self.output_panel, self.neuron_view):
+                panel.set_empty(msg)
+            self.gradients_panel.value_panel.set_empty(msg)
+            return
+        run = "Run the model (Run, Ctrl+R) to see"
+        if tab.activations is None:
+            self.output_panel.set_empty(f"{run} what it outputs for one input.")
+            self.neuron_view.set_empty(f"{run} its units and weights.")
+        if tab.gradients is None:
+            self.gradients_panel.value_panel.set_empty(
+                "Press Backprop (Ctrl+B) to see d loss / d output of the selected node.")
+        self.show_node(self.node)
 
     def current_target(self) -> np.ndarray | None:
         """The target for training on the current input: the spin box's class or value, or
@@ -404,6 +566,8 @@ class InspectDock(QWidget):
         tab = self.tab
         if tab is None or tab.gradients is None:
             self.gradients_panel.clear()
+            self.gradients_panel.value_panel.set_empty(
+                "Press Backprop (Ctrl+B) to see d loss / d output of the selected node.")
             return
         self.gradients_panel.set_result(tab.gradients, tab.graph or tab.model.graph)
         inputs = tab.model.graph.inputs
@@ -411,8 +575,6 @@ class InspectDock(QWidget):
             hint = "NHWC" if tab.model.format == "keras" else None
             self.gradients_panel.set_saliency(inputs[0], np.asarray(tab.feeds[inputs[0]]), hint,
                                               self.features)
-        if self.node is None:
-            self.gradients_panel.show_node(None, None)
 
     def _select(self, name: str) -> None:
         if self.tab is not None:
@@ -422,9 +584,10 @@ class InspectDock(QWidget):
         tab = self.tab
         if tab is None or tab.activations is None or not tab.activations.outputs:
             return
-        name, array = next(iter(tab.activations.outputs.items()))
-        self.output_panel.set_output(np.asarray(array), self.labels)
-        self.output_panel.set_subject(name)
+        from inspector.runtime.output_views import vocabulary_from_metadata
+
+        vocab = vocabulary_from_metadata(tab.model.metadata)
+        self.output_panel.set_outputs(dict(tab.activations.outputs), self.labels or vocab)
 
     def _show_neurons(self) -> None:
         from inspector.runtime.dense_layers import dense_layers
@@ -432,7 +595,13 @@ class InspectDock(QWidget):
         tab = self.tab
         layers = dense_layers(tab.model, tab.feeds, tab.activations) if tab and tab.activations else None
         if layers:
+            self.neuron_view.set_empty("")
             self.neuron_view.set_network(layers)
+        elif tab is not None and tab.activations is not None:
+            self.neuron_view.clear()
+            self.neuron_view.set_empty(
+                "Neurons draws small fully connected networks (a chain of Dense/Gemm/MatMul "
+                "layers); this model is not one: see Activations and Weights.")
 
     def _recolor(self) -> None:
         tab = self.tab

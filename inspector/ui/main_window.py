@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Open &Recent")
+        self._action(f, "Compare &with…", self.compare_dialog, "Ctrl+Shift+O")
         f.addSeparator()
         self._action(f, "&Export as PNG…", lambda: self.export_current("png"), "Ctrl+Shift+E")
         self._action(f, "Export as &SVG…", lambda: self.export_current("svg"), "Ctrl+Alt+E")
@@ -218,6 +219,28 @@ class MainWindow(QMainWindow):
             self.activateWindow()
         return opened
 
+    def compare_dialog(self) -> None:
+        """Compare the model in front (or a first chosen file) with another file."""
+        current = self.current_tab()
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Compare with" if current else "Choose two models to compare", "",
+            file_dialog_filter())
+        if current is not None and len(paths) == 1:
+            self.open_compare(current.path, paths[0])
+        elif len(paths) == 2:
+            self.open_compare(*paths)
+
+    def open_compare(self, path_a: str, path_b: str) -> object:
+        """Open a side-by-side comparison tab of two model files."""
+        from inspector.ui.compare_tab import CompareTab
+
+        tab = CompareTab(path_a, path_b, self)
+        tab.failed.connect(lambda msg: dialogs.show_error(self, msg))
+        self.tabs.addTab(tab, tab.title())
+        self.tabs.setCurrentWidget(tab)
+        tab.start()
+        return tab
+
     def _tab_for(self, path: str) -> ModelTab | None:
         resolved = str(Path(path).resolve())
         for i in range(self.tabs.count()):
@@ -244,6 +267,10 @@ class MainWindow(QMainWindow):
             index = self.tabs.indexOf(w)
             if index >= 0:
                 self.tabs.removeTab(index)
+            w.deleteLater()
+        elif type(w).__name__ == "CompareTab":
+            w.cancel()
+            self.tabs.removeTab(index)
             w.deleteLater()
 
     def _on_loaded(self, tab: ModelTab) -> None:
@@ -279,6 +306,7 @@ class MainWindow(QMainWindow):
             self.properties.show_model(tab.model, tab.graph)
             self.setWindowTitle(f"{tab.title()} — Model Inspector")
         else:
+            self.properties.clear()  # a closed tab's model must not stay described
             self.setWindowTitle("Model Inspector")
         self._on_busy(tab)
 
@@ -475,6 +503,12 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
         """Open every dropped file (a folder opens the model files in it)."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
+        mods = event.modifiers()
+        compare = mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+        if paths and compare and self.current_tab() is not None and len(paths) == 1:
+            # Ctrl/Alt-drop onto a model tab: compare that model with the dropped file.
+            event.acceptProposedAction()
+            self.open_compare(self.current_tab().path, paths[0])
+        elif paths:
             event.acceptProposedAction()
             self.open_paths(paths)

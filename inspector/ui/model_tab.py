@@ -165,7 +165,7 @@ class ModelTab(QWidget):
         model, feeds_now = self.model, dict(self.feeds or {})
 
         def work(task: Task) -> Any:
-            from inspector.runtime.gradients import compute_gradients
+            from inspector.autodiff import compute_gradients
 
             return compute_gradients(model, feeds_now, target=target, loss=loss, task=task)
 

@@ -51,6 +51,11 @@ class PropertiesPanel(QWidget):
         self._model, self._graph, self._node = model, graph or model.graph, None
         self.browser.setHtml(model_html(model))
 
+    def clear(self) -> None:
+        """Describe nothing (the model's tab was closed, or no model tab is in front)."""
+        self._model = self._graph = self._node = None
+        self.browser.setHtml("<p style='color:#777'>No model open.</p>")
+
     def show_node(self, node: Node | None) -> None:
         """Show a node (None shows the model again)."""
         if node is None:

@@ -19,8 +19,8 @@ def main() -> None:
     import tensorflow as tf
     import tf2onnx
 
+    from inspector.autodiff import compute_gradients
     from inspector.loaders.registry import load_model
-    from inspector.runtime.gradients import compute_gradients
 
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/bench_grad")
     work.mkdir(parents=True, exist_ok=True)

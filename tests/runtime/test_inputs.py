@@ -12,7 +12,8 @@ from PIL import Image
 from inspector.ir import Attribute, Graph, Model, Node, Tensor, Value, Weight
 from inspector.runtime.errors import InputError
 from inspector.runtime.images import load_image
-from inspector.runtime.inputs import InputSpec, input_specs, load_inputs, make_inputs
+from inspector.runtime.input_spec import InputSpec
+from inspector.runtime.inputs import input_specs, load_inputs, make_inputs
 
 
 def model_with(*values: Value, nodes: tuple[Node, ...] = (), inits: dict | None = None) -> Model:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inspector.autodiff import compute_gradients
 from inspector.loaders import load_model
-from inspector.runtime.gradients import compute_gradients
 from tests.ui._panel_helpers import SAMPLES, grab_nonblank
 
 

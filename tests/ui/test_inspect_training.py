@@ -47,7 +47,7 @@ def _trained_panel(qtbot, x, y, steps):
 
 
 def test_k_steps_plot_k_losses_and_leave_the_file_alone(qtbot, data, tmp_path) -> None:
-    from inspector.runtime.training import train_steps
+    from inspector.autodiff import train_steps
 
     x, y = data
     before = _sha(SOURCE)

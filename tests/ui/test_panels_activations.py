@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 
 from inspector.ir import Attribute, Node
+from inspector.runtime.activation_facts import apply_activation
 from inspector.runtime.errors import InputError
-from inspector.runtime.stats import apply_activation
 from inspector.ui.panels import ActivationFunctionPanel, ActivationPanel, OutputPanel, load_labels
 from tests.ui._panel_helpers import SAMPLES, grab_nonblank
 

@@ -137,9 +137,17 @@ class Panel(QWidget):
         self.note_label = QLabel("", self)
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color: #7a4a00;")
+        # One line saying what to do (or why there is nothing) instead of bare axes.
+        self.empty_label = QLabel("", self)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #555555; font-size: 11pt; padding: 24px;")
         self._layout.addWidget(self.title_label)
         self._layout.addWidget(self.note_label)
+        self._layout.addWidget(self.empty_label, 1)
         self.note_label.hide()
+        self.empty_label.hide()
+        self._hidden_by_empty: list[QWidget] = []
 
     def title(self) -> str:
         """The title as shown, e.g. "Activations - dense_1"."""
@@ -159,6 +167,46 @@ class Panel(QWidget):
         """Show `notes` (or hide the note line when empty)."""
         self.note_label.setText("\n".join(notes))
         self.note_label.setVisible(bool(notes))
+
+    def set_empty(self, message: str) -> None:
+        """Show only `message` (what to do, or why there is nothing) in place of the plots;
+        an empty message brings the plots back."""
+        if message:
+            self.empty_label.setText(message)
+            if not self.empty_label.isVisibleTo(self):
+                self._hidden_by_empty = [w for w in self._content_widgets()
+                                         if w.isVisibleTo(self)]
+                for w in self._hidden_by_empty:
+                    w.hide()
+            self.empty_label.show()
+            return
+        if self.empty_label.isVisibleTo(self):
+            self.empty_label.hide()
+            self.empty_label.setText("")
+            for w in self._hidden_by_empty:
+                w.show()
+            self._hidden_by_empty = []
+
+    def empty_text(self) -> str:
+        """The empty-state line shown ("" when the panel shows data)."""
+        return self.empty_label.text() if self.empty_label.isVisibleTo(self) else ""
+
+    def _content_widgets(self) -> list[QWidget]:
+        """The widgets below the title, note and empty lines (rows of controls included)."""
+        out: list[QWidget] = []
+
+        def walk(layout) -> None:
+            for i in range(layout.count()):
+                item = layout.itemAt(i)
+                w = item.widget()
+                if w is not None:
+                    if w not in (self.title_label, self.note_label, self.empty_label):
+                        out.append(w)
+                elif item.layout() is not None:
+                    walk(item.layout())
+
+        walk(self._layout)
+        return out
 
     def clear(self) -> None:
         """Forget the data and show an empty panel."""

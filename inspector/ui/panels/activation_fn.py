@@ -11,21 +11,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from inspector.runtime.stats import (
+from inspector.runtime.activation_facts import (
     SATURATION_LOGIT,
+    activation_curve,
     activation_kind,
-    apply_activation,
-    dead_count,
     normalize_kind,
-    saturated_count,
 )
 from inspector.ui.panels._common import Panel, make_plot
 
 __all__ = ["ActivationFunctionPanel", "activation_kind"]
-
-#: Points drawn on the curve at most; more pre-activations are subsampled evenly.
-MAX_POINTS = 2000
-CURVE_POINTS = 401
 
 
 class ActivationFunctionPanel(Panel):
@@ -64,57 +58,13 @@ class ActivationFunctionPanel(Panel):
             self.clear()
             self.counts_label.setText(f"'{kind}' is not an activation function this panel knows.")
             return
-        notes: list[str] = []
-        pre_f = None if pre is None else np.asarray(pre, dtype=np.float64)
-        if pre_f is not None and pre_f.ndim >= 2 and pre_f.shape[0] == 1:
-            pre_f = pre_f[0]
-        post_f = None if post is None else np.asarray(post, dtype=np.float64)
-        if post_f is not None and post_f.ndim >= 2 and post_f.shape[0] == 1:
-            post_f = post_f[0]
-        if post_f is None and pre_f is not None:
-            post_f = apply_activation(canon, pre_f, params)
-
-        lo, hi = -6.0, 6.0
-        if pre_f is not None and pre_f.size:
-            finite = pre_f[np.isfinite(pre_f)]
-            if finite.size:
-                pad = 0.1 * max(1e-6, float(finite.max() - finite.min()))
-                lo, hi = min(lo, float(finite.min()) - pad), max(hi, float(finite.max()) + pad)
-        xs = np.linspace(lo, hi, CURVE_POINTS)
-        if canon == "softmax":
-            # Softmax has no single curve: a unit's probability against its own logit with
-            # the other logits fixed is sigmoid(x - log(sum of the others' exp)). Drawn for
-            # the top unit; every marked point is the exact (logit, probability) pair.
-            if pre_f is not None and pre_f.size > 1:
-                flat = np.sort(pre_f.reshape(-1))
-                rest = _logsumexp(flat[:-1])
-            else:
-                rest = 0.0
-            ys = apply_activation("sigmoid", xs - rest)
-            notes.append("softmax: curve is the top unit's probability vs its logit, "
-                         "other logits fixed")
-        else:
-            ys = apply_activation(canon, xs, params)
-        self.curve.setData(xs, ys)
-
-        if pre_f is not None and pre_f.size:
-            px = pre_f.reshape(-1)
-            py = post_f.reshape(-1) if post_f is not None and post_f.size == pre_f.size else \
-                apply_activation(canon, pre_f, params).reshape(-1)
-            if px.size > MAX_POINTS:
-                step = -(-px.size // MAX_POINTS)
-                px, py = px[::step], py[::step]
-                notes.append(f"{pre_f.size} values: every {step}th marked")
-            self.points.setData(px, py)
-        else:
-            self.points.setData([], [])
-            notes.append("no pre-activation values for this input")
-
-        self.dead = dead_count(post_f, canon) if post_f is not None else None
-        self.saturated = saturated_count(canon, pre=pre_f, post=post_f, params=params)
-        self.counts_label.setText(self._counts_text(post_f if post_f is not None else pre_f))
+        curve = activation_curve(canon, pre, post, params)
+        self.curve.setData(curve.xs, curve.ys)
+        self.points.setData(curve.px, curve.py)
+        self.dead, self.saturated = curve.dead, curve.saturated
+        self.counts_label.setText(self._counts_text(curve.units))
         self.plot.getPlotItem().autoRange()
-        self.set_notes(notes)
+        self.set_notes(list(curve.notes))
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The drawn curve as (x, y)."""
@@ -134,8 +84,7 @@ class ActivationFunctionPanel(Panel):
         self.points.setData([], [])
         self.counts_label.setText("")
 
-    def _counts_text(self, values: np.ndarray | None) -> str:
-        n = 0 if values is None else int(values.size)
+    def _counts_text(self, n: int) -> str:
         parts = [f"{n:,} units"]
         if self.dead is not None and n:
             parts.append(f"dead (output <= 0): {self.dead:,} ({self.dead / n:.1%})")
@@ -144,7 +93,3 @@ class ActivationFunctionPanel(Panel):
                          f"{self.saturated:,} ({self.saturated / n:.1%})")
         return "   ".join(parts)
 
-
-def _logsumexp(x: np.ndarray) -> float:
-    m = float(np.max(x))
-    return m + float(np.log(np.sum(np.exp(x - m))))

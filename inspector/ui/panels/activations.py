@@ -10,13 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from inspector.ir import Node, category_of
+from inspector.runtime.activation_facts import activation_kind, dead_count, saturated_count
 from inspector.runtime.stats import (
-    activation_kind,
-    dead_count,
     downsample_1d,
     downsample_2d,
     finite_levels,
-    saturated_count,
     summarize,
 )
 from inspector.ui.panels._common import (
@@ -125,6 +123,10 @@ class ActivationPanel(Panel):
         self._show(None)
         self.histogram.clear_data()
         self.stats_label.setText("")
+        # Axis captions and ticks belong to the value that was shown, not to the next model.
+        for ax in ("left", "bottom"):
+            self.plot.setLabel(ax, "")
+            self.plot.getAxis(ax).setTicks(None)
 
     # ------------------------------------------------------------------ drawing
 

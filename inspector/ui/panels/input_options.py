@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBo
 
 from inspector.ir import format_shape
 from inspector.runtime.errors import InputError
-from inspector.runtime.inputs import DEFAULT_SEQUENCE, InputSpec, resolve_shape
+from inspector.runtime.input_spec import InputSpec
+from inspector.runtime.inputs import DEFAULT_SEQUENCE, resolve_shape
 
 # Label shown in the combo for each scaling preset load_image knows.
 SCALING_LABELS = {

@@ -219,7 +219,7 @@ class TrainingPanel(Panel):
         opt, loss = self.optimizer.currentText(), self.loss.currentText()
 
         def work(task: Task) -> Any:
-            from inspector.runtime.training import train_steps
+            from inspector.autodiff import train_steps
 
             return train_steps(path, x, y, steps=steps, lr=lr, optimizer=opt, loss=loss,
                                task=task, record_activations=True)
@@ -249,7 +249,7 @@ class TrainingPanel(Panel):
 
     def save_copy(self, out_path: str) -> Path:
         """Write the trained model to `out_path` (never over the source file)."""
-        from inspector.runtime.training import save_trained_copy
+        from inspector.autodiff import save_trained_copy
 
         if self.result is None:
             raise RunError("Train first: there is no trained model to save.")

@@ -213,6 +213,9 @@ class WeightPanel(Panel):
         self._node = None
         self.selector.clear()
         self._show_nothing("")
+        for ax in ("left", "bottom"):
+            self.plot.setLabel(ax, "")
+            self.plot.getAxis(ax).setTicks(None)
 
     # ------------------------------------------------------------------ drawing
 

@@ -1,0 +1,122 @@
+"""The losses whose gradients the app explains, with their gradient at the model output.
+
+One numpy implementation serves both engines: the ONNX backward pass starts from
+`LossValue.grad`, and the Keras one hands it to `GradientTape.gradient(output_gradients=)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inspector.runtime.errors import InputError
+
+LOSSES = ("ce", "mse")
+#: Probabilities are clipped here before the log, as Keras does, so p == 0 stays finite.
+EPS = 1e-7
+
+
+@dataclass(frozen=True)
+class LossValue:
+    """A loss value, its gradient with respect to the output, and the class it aimed at."""
+
+    loss: float
+    grad: np.ndarray
+    target: int | None
+
+
+def loss_and_grad(
+    y: np.ndarray,
+    kind: str = "ce",
+    target: int | float | np.ndarray | None = None,
+    probabilities: bool = False,
+) -> LossValue:
+    """Loss `kind` of output `y` against `target`, and d loss / d y.
+
+    "ce": cross entropy against class `target` (default: each row's argmax), averaged over
+    rows (every axis but the last). With `probabilities` the output is used as is; a single
+    unit is binary cross entropy with target 0/1. "mse": 0.5 * mean((y - target)^2), the
+    target a scalar (default 0) or an array broadcast to y.
+    """
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.floating):
+        raise InputError(f"the output has dtype {y.dtype}: a loss needs floating values")
+    if kind == "mse":
+        return _mse(y, target)
+    if kind != "ce":
+        raise InputError(f"unknown loss '{kind}' (choose {' or '.join(LOSSES)})")
+    return _cross_entropy(y, target, probabilities)
+
+
+def _mse(y: np.ndarray, target: int | float | np.ndarray | None) -> LossValue:
+    t = np.zeros((), dtype=np.float64) if target is None else np.asarray(target, np.float64)
+    try:
+        diff = y.astype(np.float64) - np.broadcast_to(t, y.shape)
+    except ValueError:
+        raise InputError(
+            f"an MSE target of shape {t.shape} does not fit the output shape {y.shape}"
+        ) from None
+    n = max(1, diff.size)
+    loss = 0.5 * float(np.sum(diff * diff)) / n
+    return LossValue(loss, (diff / n).astype(y.dtype), None)
+
+
+def class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
+                  classes: int) -> np.ndarray:
+    """Class indices shaped like `default` (the argmax, used when `target` is None);
+    InputError for a non-integer or out-of-range class."""
+    if target is None:
+        return default
+    t = np.asarray(target)
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
+            raise InputError(f"a cross-entropy target must be a class index, not {target!r}")
+    t = t.astype(np.int64)
+    hi = max(classes, 2)
+    if np.any(t < 0) or np.any(t >= hi):
+        raise InputError(f"class {target!r} is out of range: the output has {hi} classes")
+    return np.broadcast_to(t, default.shape).copy()
+
+
+def _cross_entropy(
+    y: np.ndarray, target: int | float | np.ndarray | None, probabilities: bool
+) -> LossValue:
+    y64 = y.astype(np.float64)
+    if y64.ndim == 0:
+        y64 = y64.reshape(1)
+    classes = y64.shape[-1]
+    rows = y64.reshape(-1, classes)
+    n = rows.shape[0]
+    if classes == 1:
+        # One unit: binary cross entropy; a logit unless the model applies a sigmoid itself.
+        v = rows[:, 0]
+        default = (v >= (0.5 if probabilities else 0.0)).astype(np.int64)
+        t = class_targets(target, default, 1).astype(np.float64)
+        if probabilities:
+            p = np.clip(v, EPS, 1 - EPS)
+            loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+            g = (-(t / p) + (1 - t) / (1 - p)) / n
+            g = np.where((v > EPS) & (v < 1 - EPS), g, 0.0)  # clipped: no gradient, as Keras
+        else:
+            loss = np.mean(np.logaddexp(0, v) - t * v)
+            g = (0.5 * (1 + np.tanh(0.5 * v)) - t) / n
+        grad = g.reshape(-1, 1)
+    else:
+        t = class_targets(target, rows.argmax(axis=1), classes)
+        onehot = np.zeros_like(rows)
+        onehot[np.arange(n), t] = 1.0
+        if probabilities:
+            p = rows[np.arange(n), t]
+            pc = np.clip(p, EPS, 1.0)
+            loss = -np.mean(np.log(pc))
+            grad = np.where(onehot > 0, -1.0 / pc[:, None], 0.0) / n
+            grad[np.arange(n), t] *= p > EPS
+        else:
+            z = rows - rows.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
+            loss = np.mean(lse[:, 0] - z[np.arange(n), t])
+            grad = (np.exp(z - lse) - onehot) / n
+    uniq = np.unique(t)
+    tgt = int(uniq[0]) if uniq.size == 1 else None
+    return LossValue(float(loss), grad.reshape(y.shape).astype(y.dtype), tgt)

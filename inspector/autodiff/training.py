@@ -1,0 +1,191 @@
+"""A few real training steps on a Keras model, in memory, to show how weights move.
+
+The model is loaded fresh from the file (safe_mode, no compile) and trained with
+TensorFlow; the file on disk is never written. `save_trained_copy` writes the result to a
+new file when the user asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector.progress import NO_TASK, Task
+from inspector.runtime.errors import InputError, RunError
+
+OPTIMIZERS = ("sgd", "adam")
+MAX_STEPS = 10_000
+
+
+@dataclass
+class TrainingResult:
+    """Loss per step (before that step's update), weights keyed "<layer>/<variable>" before
+    and after, optionally every layer's activation for `x` before and after, and the
+    trained in-memory model (for `save_trained_copy`)."""
+
+    losses: list[float]
+    weights_before: dict[str, np.ndarray]
+    weights_after: dict[str, np.ndarray]
+    activations_before: dict[str, np.ndarray] | None = None
+    activations_after: dict[str, np.ndarray] | None = None
+    model: Any = field(default=None, repr=False)
+    source_path: str = ""
+    loss_kind: str = "ce"
+    optimizer: str = "sgd"
+
+
+def _weights(kmodel: Any, keras: Any) -> dict[str, np.ndarray]:
+    """Every variable as "<layer>/<variable name>", nested models flattened like the IR."""
+    out: dict[str, np.ndarray] = {}
+
+    def walk(m: Any) -> None:
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                walk(layer)
+                continue
+            for v in layer.weights:
+                out.setdefault(f"{layer.name}/{v.name}", np.array(v.numpy()))
+
+    walk(kmodel)
+    return out
+
+
+def _activations(kmodel: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    from inspector.autodiff.keras_tape import replay_on_tape
+
+    with tf.GradientTape() as tape:
+        tensors, _, _, _ = replay_on_tape(kmodel, feeds, tape)
+    return {k: np.asarray(t) for k, t in tensors.items()}
+
+
+def _feeds(kmodel: Any, x: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from inspector.autodiff.keras_tape import import_tf
+    from inspector.runtime.keras_convert import functional_graph
+
+    _, keras = import_tf()
+    fn = functional_graph(kmodel, keras)
+    names = [getattr(t, "_keras_history", [None])[0].name for t in fn.inputs]
+    if isinstance(x, Mapping):
+        return {n: np.asarray(x[n], dtype=np.float32) for n in names if n in x}
+    if len(names) != 1:
+        raise InputError(f"the model takes {len(names)} inputs: pass them by name")
+    return {names[0]: np.asarray(x, dtype=np.float32)}
+
+
+def _loss_fn(kmodel: Any, loss: str, y: np.ndarray, tf: Any, keras: Any) -> Any:
+    """callable(output) -> scalar loss; cross entropy takes the output as probabilities when
+    the last layer applies softmax/sigmoid (as the gradient view does), else as logits."""
+    last = kmodel.layers[-1] if kmodel.layers else None
+    act = getattr(getattr(last, "activation", None), "__name__", "")
+    probs = act in ("softmax", "sigmoid") or type(last).__name__ == "Softmax"
+    units = int(kmodel.outputs[0].shape[-1]) if kmodel.outputs else 1
+    if loss == "mse":
+        yt = tf.constant(np.asarray(y, np.float32))
+        return lambda out: 0.5 * tf.reduce_mean(tf.square(out - tf.reshape(yt, tf.shape(out))))
+    if loss != "ce":
+        raise InputError(f"unknown loss '{loss}' (choose ce or mse)")
+    labels = np.asarray(y)
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise InputError("cross-entropy training needs class indices as targets")
+    labels = labels.astype(np.int64).reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= max(units, 2)):
+        raise InputError(f"a class index is out of range: the output has {max(units, 2)} classes")
+    if units == 1:
+        yb = tf.constant(labels.reshape(-1, 1).astype(np.float32))
+        bce = keras.losses.BinaryCrossentropy(from_logits=not probs)
+        return lambda out: bce(yb, out)
+    yc = tf.constant(labels)
+    sce = keras.losses.SparseCategoricalCrossentropy(from_logits=not probs)
+    return lambda out: sce(yc, out)
+
+
+def train_steps(
+    path: str | Path,
+    x: np.ndarray | Mapping[str, np.ndarray],
+    y: np.ndarray,
+    steps: int = 10,
+    lr: float = 0.01,
+    optimizer: str = "sgd",
+    loss: str = "ce",
+    task: Task = NO_TASK,
+    record_activations: bool = False,
+) -> TrainingResult:
+    """Train a fresh in-memory copy of the Keras model at `path` for `steps` steps on (x, y).
+
+    `y` holds class indices for "ce" (0/1 for a single output unit) or targets for "mse"
+    (0.5 * mean squared error). Raises `InputError` for bad arguments, `RunError` when the
+    model cannot be loaded, `ConversionUnavailable` without TensorFlow.
+    """
+    from inspector.autodiff.keras_tape import import_tf
+    from inspector.runtime.keras_convert import load_keras
+
+    if not 1 <= int(steps) <= MAX_STEPS:
+        raise InputError(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise InputError(f"the learning rate must be a positive number, not {lr}")
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer '{optimizer}' (choose {' or '.join(OPTIMIZERS)})")
+    tf, keras = import_tf()
+    task.report(0.0, "loading the Keras model")
+    kmodel = load_keras(Path(path))  # a fresh object: training never touches a shared model
+    feeds = _feeds(kmodel, x)
+    batch = {np.shape(v)[0] for v in feeds.values() if np.ndim(v)}
+    if len(batch) != 1 or np.shape(y)[0] not in batch:
+        raise InputError(f"x has {sorted(batch)} rows but y has {np.shape(y)[:1]}")
+    loss_fn = _loss_fn(kmodel, loss, np.asarray(y), tf, keras)
+    opt = (keras.optimizers.SGD(learning_rate=float(lr)) if optimizer == "sgd"
+           else keras.optimizers.Adam(learning_rate=float(lr)))
+    inputs = [tf.constant(v) for v in feeds.values()]
+    call_in = inputs[0] if len(inputs) == 1 else inputs
+    before = _weights(kmodel, keras)
+    acts_before = _activations(kmodel, feeds) if record_activations else None
+    losses: list[float] = []
+    for step in range(int(steps)):
+        task.report(step / steps, f"training step {step + 1} of {steps}")
+        with tf.GradientTape() as tape:
+            out = kmodel(call_in, training=True)
+            value = loss_fn(out)
+        grads = tape.gradient(value, kmodel.trainable_weights)
+        opt.apply_gradients([(g, v) for g, v in zip(grads, kmodel.trainable_weights, strict=True)
+                             if g is not None])
+        lv = float(value)
+        if not np.isfinite(lv):
+            raise RunError(f"the loss became {lv} at step {step + 1}: lower the learning rate")
+        losses.append(lv)
+    task.report(1.0, "done")
+    return TrainingResult(
+        losses=losses,
+        weights_before=before,
+        weights_after=_weights(kmodel, keras),
+        activations_before=acts_before,
+        activations_after=_activations(kmodel, feeds) if record_activations else None,
+        model=kmodel,
+        source_path=str(Path(path).resolve()),
+        loss_kind=loss,
+        optimizer=optimizer,
+    )
+
+
+def save_trained_copy(result_or_model: TrainingResult | Any, out_path: str | Path) -> Path:
+    """Write the trained model to a new `.keras` (or legacy `.h5`) file; never over its source."""
+    model = getattr(result_or_model, "model", None) if isinstance(
+        result_or_model, TrainingResult) else result_or_model
+    if model is None:
+        raise RunError("there is no trained model to save")
+    out = Path(out_path)
+    if out.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+        raise RunError(f"{out.name}: save as .keras (or legacy .h5)")
+    source = getattr(result_or_model, "source_path", "")
+    if source and out.resolve() == Path(source):
+        raise RunError(f"{out.name}: is the original file; save the trained copy under a new name")
+    try:
+        model.save(str(out))
+    except OSError as e:
+        raise RunError(f"{out}: cannot be written ({e.strerror or e})") from None
+    return out
