@@ -103,10 +103,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from inspector.ui.render import render_model
 
     try:
-        render_model(model, out, horizontal=args.horizontal)
+        note = render_model(model, out, horizontal=args.horizontal)
     except OSError as e:
         raise CliError(f"{out}: cannot be written ({e.strerror or e})") from None
-    print(f"wrote {out}")
+    print(f"wrote {out}" + (f" ({note})" if note else ""))
     return 0
 
 
@@ -203,13 +203,21 @@ def cmd_grad(args: argparse.Namespace) -> int:
         "loss_kind": result.loss_kind,
         "target": result.target,
         "output": result.output_name,
+        "reduction": result.reduction,
+        "engine": result.engine,
+        "shared": result.shared,
         "norms": result.norms,
         "uncovered": result.uncovered,
     }
+    if result.note:
+        summary["note"] = result.note
+    red = result.reduction
     lines = [
         f"loss {result.loss:.6g} ({result.loss_kind}, target {result.target})",
+        *([f"reduction: {red['formula']} ({red['keras']})"] if red else []),
         f"wrote {len(result.values)} gradients to {{out}}",
     ]
+    lines += [f"note: {result.note}"] if result.note else []
     lines += [f"no gradient through {op}: {why}" for op, why in result.uncovered.items()]
     return _write_and_report(args, result.values, summary, lines)
 

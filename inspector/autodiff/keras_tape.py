@@ -172,7 +172,8 @@ def keras_gradients(
         if gs:
             norms[n.name] = l2_norm(gs[0])
     task.report(1.0, "done")
-    return GradientResult(values, lv.loss, lv.target, loss, out_key, {}, norms)
+    return GradientResult(values, lv.loss, lv.target, loss, out_key, {}, norms,
+                          reduction=lv.reduction, engine="gradienttape")
 
 
 def _ir_node(model: Model, key: str) -> Node | None:

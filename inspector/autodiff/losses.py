@@ -6,7 +6,7 @@ One numpy implementation serves both engines: the ONNX backward pass starts from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class LossValue:
     loss: float
     grad: np.ndarray
     target: int | None
+    reduction: dict = field(default_factory=dict)
 
 
 def loss_and_grad(
@@ -35,9 +36,11 @@ def loss_and_grad(
     """Loss `kind` of output `y` against `target`, and d loss / d y.
 
     "ce": cross entropy against class `target` (default: each row's argmax), averaged over
-    rows (every axis but the last). With `probabilities` the output is used as is; a single
-    unit is binary cross entropy with target 0/1. "mse": 0.5 * mean((y - target)^2), the
-    target a scalar (default 0) or an array broadcast to y.
+    rows (every axis but the last), as Keras's SparseCategoricalCrossentropy: with
+    `probabilities` on the output as is, else `from_logits=True`; a single unit is binary
+    cross entropy with target 0/1. "mse": mean((y - target)^2) over every element, as
+    Keras's MeanSquaredError (gradient 2 (y - t) / N), the target a scalar (default 0) or an
+    array broadcast to y. `LossValue.reduction` states the convention (see `reduction`).
     """
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.floating):
@@ -58,8 +61,8 @@ def _mse(y: np.ndarray, target: int | float | np.ndarray | None) -> LossValue:
             f"an MSE target of shape {t.shape} does not fit the output shape {y.shape}"
         ) from None
     n = max(1, diff.size)
-    loss = 0.5 * float(np.sum(diff * diff)) / n
-    return LossValue(loss, (diff / n).astype(y.dtype), None)
+    loss = float(np.sum(diff * diff)) / n
+    return LossValue(loss, (2.0 * diff / n).astype(y.dtype), None, reduction("mse", y.shape))
 
 
 def class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
@@ -119,4 +122,34 @@ def _cross_entropy(
             grad = (np.exp(z - lse) - onehot) / n
     uniq = np.unique(t)
     tgt = int(uniq[0]) if uniq.size == 1 else None
-    return LossValue(float(loss), grad.reshape(y.shape).astype(y.dtype), tgt)
+    return LossValue(float(loss), grad.reshape(y.shape).astype(y.dtype), tgt,
+                     reduction("ce", y.shape, probabilities))
+
+
+def reduction(kind: str, shape: tuple[int, ...], probabilities: bool = False) -> dict:
+    """How a loss reduces over the batch and the elements, as `grad --json` and the UI state it.
+
+    Keys: `keras` (the equivalent Keras loss), `batch` and `elements` ("mean"/"sum"), `count`
+    (the N divided by), `from_logits` (cross entropy only), `formula` (d loss / d y).
+    """
+    shape = tuple(int(d) for d in shape) or (1,)
+    size = int(np.prod(shape))
+    if kind == "mse":
+        return {"keras": "keras.losses.MeanSquaredError()", "batch": "mean", "elements": "mean",
+                "count": size, "formula": f"loss = mean((y - t)^2) over {size} elements; "
+                                          f"d loss / d y = 2 (y - t) / {size}"}
+    classes = shape[-1]
+    rows = size // max(1, classes)
+    if classes == 1:
+        name = f"keras.losses.BinaryCrossentropy(from_logits={not probabilities})"
+        elements = "one unit per row"
+    else:
+        name = f"keras.losses.SparseCategoricalCrossentropy(from_logits={not probabilities})"
+        elements = f"sum over {classes} classes"
+    d = {(False, False): "(softmax(y) - onehot)", (True, False): "-onehot / y",
+         (False, True): "(sigmoid(y) - t)", (True, True): "(y - t) / (y (1 - y))"}[
+        (probabilities, classes == 1)]
+    return {"keras": name, "batch": "mean", "elements": elements, "count": rows,
+            "from_logits": not probabilities,
+            "formula": f"loss = mean over {rows} row(s) of -log p[target]; "
+                       f"d loss / d y = {d} / {rows}"}

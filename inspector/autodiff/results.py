@@ -24,6 +24,15 @@ class GradientResult:
     output_name: str
     uncovered: dict[str, str] = field(default_factory=dict)
     norms: dict[str, float] = field(default_factory=dict)
+    #: How the loss reduces over batch and elements (`losses.reduction`), e.g. MSE's mean over
+    #: all N elements, so d loss / d y = 2 (y - t) / N, as Keras's own losses.
+    reduction: dict = field(default_factory=dict)
+    #: Which engine computed the gradients ("onnx", "lowering" or "gradienttape") and why.
+    engine: str = ""
+    note: str = ""
+    #: Weights read by several nodes (a shared layer or initializer): weight key -> the keys
+    #: of each call's contribution ("<node>/<weight>@<call node>"); `values[key]` is the total.
+    shared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def l2_norm(a: np.ndarray) -> float:

@@ -12,6 +12,7 @@ body node that reads them. A node without a rule stops the gradient there and is
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,21 +89,47 @@ def _weight_slots(node: Node) -> list[tuple[str, str]]:
     return [(w.name, n) for w, n in zip(node.weights, names, strict=False)]
 
 
-def onnx_gradients(
+@dataclass
+class Sweep:
+    """One backward pass over an ONNX graph, before its gradients are keyed for display.
+
+    `grads`: value/initializer name -> gradient; `needs`: values that carry a gradient and are
+    not upstream of an uncovered node (their missing gradient is truly zero); `uncovered`:
+    label -> reason; `contributions`: initializer read by several nodes -> {ONNX node name:
+    that node's part of its gradient}.
+    """
+
+    proto: Any
+    values: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    needs: set[str]
+    uncovered: dict[str, str]
+    contributions: dict[str, dict[str, np.ndarray]]
+    lv: Any
+    out_name: str
+
+
+def backward(
     model: Model,
     feeds: Mapping[str, np.ndarray],
     target: int | float | None = None,
     loss: str = "ce",
     output: str | None = None,
     task: Task = NO_TASK,
-) -> GradientResult:
-    """Gradients of `loss` on `output` at every value, weight and graph input of an ONNX model."""
+    labeller: Any = None,
+) -> Sweep:
+    """The reverse sweep of `loss` on `output` over the ONNX model at `model.path`.
+
+    `labeller(graph proto)` returns `label(node)`, which names a node in `uncovered`
+    (default: its IR node's name).
+    """
     proto = _load_proto(model.path)
     graph = proto.graph  # type: ignore[attr-defined]
     task.report(0.0, "forward pass")
     values, widened = _forward(model, proto, feeds, task.part(0.0, 0.3))
     env = env_of(proto, task.check, widened)
     opset = env.opset
+    label = labeller(graph) if labeller else (lambda n: _label(model, n))
 
     out_name = output or (graph.output[0].name if graph.output else "")
     if out_name not in values:
@@ -112,10 +139,20 @@ def onnx_gradients(
     lv = loss_and_grad(y, loss, target, probabilities=probs)
 
     # Only values computed from a graph input or a float weight can carry a gradient.
-    needs = {n for n, v in values.items() if _is_float(v) and n not in _produced(graph)}
+    produced = _produced(graph)  # once: per value it made this step quadratic in nodes
+    needs = {n for n, v in values.items() if _is_float(v) and n not in produced}
     for node in graph.node:
         if any(i in needs for i in node_inputs(node)):
             needs.update(o for o in node.output if o and _is_float(values.get(o)))
+    # Initializers read by more than one node: each reader's contribution is kept as well.
+    readers: dict[str, int] = {}
+    inits = {i.name for i in graph.initializer}
+    for node in graph.node:
+        for i in dict.fromkeys(node_inputs(node)):
+            if i in inits:
+                readers[i] = readers.get(i, 0) + 1
+    multi = {i for i, c in readers.items() if c > 1}
+    contributions: dict[str, dict[str, np.ndarray]] = {}
 
     grads: dict[str, np.ndarray] = {out_name: np.asarray(lv.grad)}
     uncovered: dict[str, str] = {}
@@ -134,30 +171,65 @@ def onnx_gradients(
             continue
         if not any(i in needs for i in node_inputs(node)):
             continue  # constant sub-expressions: nothing upstream to differentiate
-        label = _label(model, node)
         try:
             gxs = node_vjp(node, values, gys, env)
         except NotDifferentiable as e:
-            uncovered[label] = str(e)
+            uncovered[label(node)] = str(e)
             continue
         except (ValueError, IndexError, TypeError) as e:  # a rule cannot handle this case
-            uncovered[label] = f"{node.op_type}: {type(e).__name__}: {e}"
+            uncovered[label(node)] = f"{node.op_type}: {type(e).__name__}: {e}"
             continue
         for name, g in gxs.items():
             if name in needs:
                 accumulate(grads, name, g)
+                if name in multi:
+                    accumulate(contributions.setdefault(name, {}), node.name or node.op_type,
+                               np.array(g, copy=True))
 
-    task.report(0.97, "collecting gradients")
-    blocked = _upstream(graph, {i for n in nodes if _label(model, n) in uncovered
+    blocked = _upstream(graph, {i for n in nodes if label(n) in uncovered
                                 for i in node_inputs(n)})
-    result = _collect(model, values, grads, needs - blocked)
+    return Sweep(proto, values, grads, needs - blocked, uncovered, contributions, lv, out_name)
+
+
+def onnx_gradients(
+    model: Model,
+    feeds: Mapping[str, np.ndarray],
+    target: int | float | None = None,
+    loss: str = "ce",
+    output: str | None = None,
+    task: Task = NO_TASK,
+) -> GradientResult:
+    """Gradients of `loss` on `output` at every value, weight and graph input of an ONNX model."""
+    sw = backward(model, feeds, target, loss, output, task)
+    grads = sw.grads
+    task.report(0.97, "collecting gradients")
+    result = _collect(model, sw.values, grads, sw.needs)
     norms = {}
     for node in model.graph.nodes:
         gs = [grads[o] for o in node.outputs if o in grads]
         if gs:
             norms[node.name] = float(np.sqrt(sum(l2_norm(g) ** 2 for g in gs)))
+    shared = _shared_keys(model, sw, result)
     task.report(1.0, "done")
-    return GradientResult(result, lv.loss, lv.target, loss, out_name, uncovered, norms)
+    return GradientResult(result, sw.lv.loss, sw.lv.target, loss, sw.out_name, sw.uncovered,
+                          norms, reduction=sw.lv.reduction, engine="onnx", shared=shared)
+
+
+def _shared_keys(model: Model, sw: Sweep, result: dict[str, np.ndarray]) -> dict[str, list[str]]:
+    """Add "<weight key>@<reader>" for each reader of a shared initializer; weight key -> them."""
+    shared: dict[str, list[str]] = {}
+    for node in model.graph.nodes:
+        for wname, vname in _weight_slots(node):
+            parts = sw.contributions.get(vname)
+            key = f"{node.name}/{wname}"
+            if not parts or key not in result or any(key in v for v in shared.values()):
+                continue
+            keys = []
+            for reader, g in parts.items():
+                result[f"{key}@{reader}"] = g
+                keys.append(f"{key}@{reader}")
+            shared[key] = keys
+    return shared
 
 
 def _upstream(graph: object, names: set[str]) -> set[str]:

@@ -87,7 +87,7 @@ def _loss_fn(kmodel: Any, loss: str, y: np.ndarray, tf: Any, keras: Any) -> Any:
     units = int(kmodel.outputs[0].shape[-1]) if kmodel.outputs else 1
     if loss == "mse":
         yt = tf.constant(np.asarray(y, np.float32))
-        return lambda out: 0.5 * tf.reduce_mean(tf.square(out - tf.reshape(yt, tf.shape(out))))
+        return lambda out: tf.reduce_mean(tf.square(out - tf.reshape(yt, tf.shape(out))))
     if loss != "ce":
         raise InputError(f"unknown loss '{loss}' (choose ce or mse)")
     labels = np.asarray(y)
@@ -119,7 +119,7 @@ def train_steps(
     """Train a fresh in-memory copy of the Keras model at `path` for `steps` steps on (x, y).
 
     `y` holds class indices for "ce" (0/1 for a single output unit) or targets for "mse"
-    (0.5 * mean squared error). Raises `InputError` for bad arguments, `RunError` when the
+    (the mean squared error over every element, as Keras's MeanSquaredError). Raises `InputError` for bad arguments, `RunError` when the
     model cannot be loaded, `ConversionUnavailable` without TensorFlow.
     """
     from inspector.autodiff.keras_tape import import_tf

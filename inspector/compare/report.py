@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ def feeds_for_b(a: Model, b: Model, feeds: dict[str, np.ndarray]) -> dict[str, n
     return out
 
 
-def _first_divergence(values: list[ValueDiff], threshold: float) -> ValueDiff | None:
+def first_divergence_of(values: list[ValueDiff], threshold: float) -> ValueDiff | None:
     for d in values:
         if not math.isfinite(d.max_rel) or d.max_rel > threshold:
             return d
@@ -193,7 +193,7 @@ def compare_models(
     t3 = time.perf_counter()
     task.report(1.0, "done")
     return CompareReport(
-        a, b, matching, values, weight_rows, _first_divergence(values, threshold), threshold,
+        a, b, matching, values, weight_rows, first_divergence_of(values, threshold), threshold,
         feeds_a, ra.values, rb.values, skipped,
         {"match": t1 - t0, "run": t2 - t1, "measure": t3 - t2},
     )

@@ -217,6 +217,62 @@ class Graph:
         return counts
 
 
+def count_parameters(graph: Graph) -> dict[str, int]:
+    """Weight elements of `graph` by where they are kept.
+
+    "initializers": the graph's own initializers (every one, used or not, as before);
+    "Constant nodes": floating-point tensors held in Constant nodes (PP-OCR and exported
+    control flow keep conv weights there); "subgraph initializers": the floating-point
+    initializers of If/Loop/Scan bodies; "subgraphs": how many subgraphs were walked.
+    Outside the top-level initializers only weights count: integer tensors are shapes and
+    axes, and one-element floats are arithmetic constants (1.0, sqrt(d), an epsilon) that
+    PyTorch and tf2onnx exports hold by the dozen. Each tensor object is counted once.
+    """
+    seen: set[int] = set()
+    out = {"initializers": 0, "Constant nodes": 0, "subgraph initializers": 0, "subgraphs": 0}
+
+    def add(key: str, t: Tensor) -> None:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out[key] += t.size
+
+    for t in graph.initializers.values():
+        add("initializers", t)
+    graphs_seen: set[int] = {id(graph)}
+
+    def visit(g: Graph) -> None:
+        for node in g.nodes:
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                for w in node.weights:
+                    if _is_weight(w.tensor):
+                        add("Constant nodes", w.tensor)
+            for key, sub in node.subgraphs:
+                if key == "function" or id(sub) in graphs_seen:
+                    continue
+                graphs_seen.add(id(sub))
+                out["subgraphs"] += 1
+                for t in sub.initializers.values():
+                    if _is_weight(t):
+                        add("subgraph initializers", t)
+                visit(sub)
+
+    visit(graph)
+    return out
+
+
+def _is_weight(t: Tensor) -> bool:
+    return t.size > 1 and _is_float(t.dtype)
+
+
+def _is_float(name: str) -> bool:
+    if name in ("bfloat16", "float8e4m3fn", "float8e5m2"):  # names numpy does not know
+        return True
+    try:
+        return np.dtype(name).kind in "fc"
+    except TypeError:
+        return False
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A loaded model file.
@@ -239,6 +295,24 @@ class Model:
     functions: tuple[Graph, ...] = ()
     parameters: int | None = None
     warnings: tuple[str, ...] = ()
+    #: Where the parameters were counted, e.g. {"initializers": 1000, "Constant nodes": 234}
+    #: (see `count_parameters`); empty when the loader gave none.
+    parameter_sources: Mapping[str, int] = field(default_factory=dict)
+
+    def parameter_text(self) -> str:
+        """The count and how it was made: "1,234 (initializers 1,000 + Constant nodes 234,
+        subgraphs included)"; just "1,234" when it all comes from one obvious place."""
+        total = f"{self.parameter_count:,}"
+        src = self.parameter_sources
+        parts = [(k, v) for k, v in src.items() if v and k != "subgraphs"]
+        subs = src.get("subgraphs", 0)
+        if not src.get("subgraph initializers") and not src.get("Constant nodes"):
+            if not subs:
+                return total
+            what = "its subgraph holds" if subs == 1 else f"its {subs} subgraphs hold"
+            return f"{total} (initializers; {what} no weights)"
+        inner = " + ".join(f"{k} {v:,}" for k, v in parts)
+        return f"{total} ({inner}{', subgraphs included' if subs else ''})"
 
     @property
     def parameter_count(self) -> int:
@@ -279,6 +353,7 @@ class Model:
             "nodes": len(self.graph.nodes),
             "op_types": self.graph.op_type_counts(),
             "parameters": self.parameter_count,
+            "parameter_sources": dict(self.parameter_sources),
             "inputs": io(self.graph.inputs),
             "outputs": io(self.graph.outputs),
             "metadata": dict(self.metadata),

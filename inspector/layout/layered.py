@@ -134,7 +134,13 @@ def layered_layout(
     frames = np.zeros((0, 4))
     if nest is not None:
         rect = np.hstack([centre - size / 2.0, centre + size / 2.0])
-        frames = frame_boxes(nest, rect, group_of, (side[0], flow[0], side[1], flow[1]))
+        # A long edge that enters a frame runs inside it (its dummies are members): the frame
+        # encloses them too, or the edge ran along or past the frame's border.
+        dx = x[n: p.count]
+        dy = ((top + bottom) / 2.0)[p.layer[n: p.count]]
+        rect = np.vstack([rect, np.column_stack([dx, dy, dx, dy])])
+        frames = frame_boxes(nest, rect, np.concatenate([group_of, nest.member[n: p.count]]),
+                             (side[0], flow[0], side[1], flow[1]))
     lo, hi = _bounds(centre, size, x[n:], frames)
     if len(frames) and not np.all(np.isnan(frames)):
         frames = frames - np.concatenate([lo, lo])

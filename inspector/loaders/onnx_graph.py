@@ -23,7 +23,7 @@ FunctionKey = tuple[str, str, str]  # (domain, name, overload)
 
 
 @lru_cache(maxsize=4096)
-def _as_str(value: str | bytes) -> str:
+def as_text(value: str | bytes) -> str:
     """A protobuf string field as text; undecodable bytes become U+FFFD."""
     return value if type(value) is str else bytes(value).decode("utf-8", "replace")
 
@@ -163,8 +163,8 @@ class GraphBuilder:
         if not all(type(r[1]) is str and type(r[2]) is str and type(r[3]) is str
                    and all(type(v) is str for v in r[4]) and all(type(v) is str for v in r[5])
                    for r in rows):
-            rows = [(r[0], _as_str(r[1]), _as_str(r[2]), _as_str(r[3]),
-                     tuple(_as_str(v) for v in r[4]), tuple(_as_str(v) for v in r[5]))
+            rows = [(r[0], as_text(r[1]), as_text(r[2]), as_text(r[3]),
+                     tuple(as_text(v) for v in r[4]), tuple(as_text(v) for v in r[5]))
                     for r in rows]
         constants: dict[str, Tensor] = {}
         for np_, _, op, domain, _, outs in rows:

@@ -15,7 +15,8 @@ from google.protobuf.message import DecodeError
 from onnx import GraphProto, ModelProto
 
 from inspector.ir import Model
-from inspector.loaders.onnx_graph import GraphBuilder, _as_str
+from inspector.ir.model import count_parameters
+from inspector.loaders.onnx_graph import GraphBuilder, as_text
 from inspector.loaders.onnx_tensors import ExternalData
 from inspector.loaders.registry import LoaderSpec, ModelLoadError, register
 from inspector.progress import Task
@@ -220,7 +221,7 @@ def load(path: Path, task: Task) -> Model:
             f"The file uses ONNX IR v{proto.ir_version}, newer than this onnx library "
             f"(v{onnx.IR_VERSION}); some details may be missing."
         )
-    opsets = {_as_str(o.domain) or "ai.onnx": int(o.version) for o in proto.opset_import}
+    opsets = {as_text(o.domain) or "ai.onnx": int(o.version) for o in proto.opset_import}
     schema_opsets = {("" if d == "ai.onnx" else d): v for d, v in opsets.items()}
     newest = onnx.defs.onnx_opset_version()
     if opsets.get("ai.onnx", 0) > newest:
@@ -245,8 +246,9 @@ def load(path: Path, task: Task) -> Model:
             gc.enable()
     del typed
 
-    parameters = sum(t.size for t in graph.initializers.values())
-    producer = f"{_as_str(proto.producer_name)} {_as_str(proto.producer_version)}".strip()
+    sources = count_parameters(graph)
+    parameters = sum(v for k, v in sources.items() if k != "subgraphs")
+    producer = f"{as_text(proto.producer_name)} {as_text(proto.producer_version)}".strip()
     task.report(1.0, "Opened")
     return Model(
         format="onnx",
@@ -255,10 +257,11 @@ def load(path: Path, task: Task) -> Model:
         producer=producer,
         format_version=f"ONNX IR v{proto.ir_version}",
         opsets=opsets,
-        metadata={_as_str(p.key): _as_str(p.value) for p in proto.metadata_props},
-        doc=_as_str(proto.doc_string),
+        metadata={as_text(p.key): as_text(p.value) for p in proto.metadata_props},
+        doc=as_text(proto.doc_string),
         functions=tuple(functions),
         parameters=parameters,
+        parameter_sources=sources,
         warnings=tuple(warnings),
     )
 

@@ -5,6 +5,12 @@ keys `run -o` writes, so onnxruntime runs Keras files exactly as it runs ONNX fi
 ONNX gradient engine differentiates them.
 """
 
-from inspector.lowering.lower import LOWERING_VERSION, PREACT_SUFFIX, Lowering, Unlowered, lower_keras
+from inspector.lowering.lower import (
+    LOWERING_VERSION,
+    PREACT_SUFFIX,
+    Lowering,
+    Unlowered,
+    lower_keras,
+)
 
 __all__ = ["LOWERING_VERSION", "PREACT_SUFFIX", "Lowering", "Unlowered", "lower_keras"]

@@ -86,6 +86,35 @@ def _threshold_zero(b: GraphBuilder, x: str, h: str) -> str:
     return b.op("Relu", [x], h)
 
 
+def _glu(b: GraphBuilder, x: str, h: str) -> str:
+    # keras.src.backend.tensorflow.nn.glu: halves a, b of the last axis -> a * sigmoid(b)
+    a, g = b.op("Split", [x], h, n_out=2, axis=-1)
+    return b.op("Mul", [a, b.op("Sigmoid", [g], h)], h)
+
+
+def _sparse_sigmoid(b: GraphBuilder, x: str, h: str) -> str:
+    # 0 for x <= -1, (x + 1) / 2 between, 1 for x >= 1
+    half = _mul(b, _add(b, x, 1.0, h), 0.5, h)
+    return b.op("Clip", [half, b.const(np.float32(0)), b.const(np.float32(1))], h)
+
+
+def _sparsemax(b: GraphBuilder, x: str, h: str) -> str:
+    # keras.src.backend.tensorflow.nn.sparsemax, op for op (its tau sums the cumulative sums
+    # over the support, as Keras does)
+    n = b.op("Shape", [x], h, start=-1)
+    srt = b.op("TopK", [x, n], h, n_out=2, axis=-1, largest=1, sorted=1)[0]
+    cs = b.op("CumSum", [srt, b.const(np.int64(-1))], h)
+    one = b.const(np.int64(1))
+    last = b.op("Add", [b.op("Squeeze", [n], h), one], h)
+    r = b.op("Cast", [b.op("Range", [one, last, one], h)], h, to=1)
+    gap = b.op("Sub", [srt, b.op("Div", [_add(b, cs, -1.0, h), r], h)], h)
+    support = b.op("Greater", [gap, b.const(np.float32(0))], h)
+    safe = b.op("Where", [support, cs, b.const(np.float32(0))], h)
+    k = b.op("ReduceSum", [b.op("Cast", [support], h, to=1), b.ints([-1])], h, keepdims=1)
+    tau = b.op("Div", [_add(b, b.op("ReduceSum", [safe, b.ints([-1])], h, keepdims=1), -1.0, h), k], h)
+    return b.op("Max", [b.op("Sub", [x, tau], h), b.const(np.float32(0))], h)
+
+
 SIMPLE: dict[str, Act] = {
     "relu": lambda b, x, h: b.op("Relu", [x], h),
     "relu6": _relu6,
@@ -112,6 +141,9 @@ SIMPLE: dict[str, Act] = {
     "hard_tanh": _hard_tanh,
     "hard_shrink": lambda b, x, h: b.op("Shrink", [x], h, lambd=0.5, bias=0.0),
     "soft_shrink": lambda b, x, h: b.op("Shrink", [x], h, lambd=0.5, bias=0.5),
+    "glu": _glu,
+    "sparse_sigmoid": _sparse_sigmoid,
+    "sparsemax": _sparsemax,
 }
 
 

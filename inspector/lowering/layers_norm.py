@@ -22,12 +22,15 @@ def _axes(c: LayerCall, default: int | list[int] = -1) -> list[int]:
 
 
 def _nth(c: LayerCall, names: tuple[str, ...], i: int) -> str:
-    """A weight by its name in either layout, else by position (`.keras` files name the
-    variables of layers without a known variable list `var_<i>`)."""
-    for n in names:
+    """A weight by its name in either layout, else by position: `.keras` files name the
+    variables of layers without a known variable list `var_<i>`, and legacy `.h5` files
+    name an unnamed `add_weight` "variable" (ConvNeXt's LayerScale)."""
+    for n in (*names, f"var_{i}"):
         if c.has_weight(n):
             return c.weight(n)
-    return c.weight(f"var_{i}")
+    if i < len(c.node.weights):
+        return c.weight(c.node.weights[i].name)
+    raise NotLowered(f"weight {names[0]!r} is missing from the file")
 
 
 def _broadcast(c: LayerCall, w: str, axes: list[int]) -> str:

@@ -186,7 +186,6 @@ def center_crop(c: LayerCall) -> list[str]:
     h, w = _hw(c)
     if h < th or w < tw:
         raise NotLowered("CenterCrop of an image smaller than the target resizes it (not lowered)")
-    rank = c.rank()
     axes = [2, 3] if channels_first(c) else [1, 2]
     b = c.b
     h0, w0 = (h - th) // 2, (w - tw) // 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import re
+import weakref
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -130,6 +132,9 @@ def make_inputs(
             out[spec.name] = rng.random(shape, dtype=np.float32).astype(dt)
         else:
             out[spec.name] = rng.standard_normal(shape, dtype=np.float32).astype(dt)
+    for name, value in fixed_inputs(model).items():
+        if name in out and value.size == out[name].size:
+            out[name] = value.reshape(out[name].shape).astype(out[name].dtype)
     return out
 
 
@@ -276,3 +281,118 @@ def load_inputs(
                 f"{p.name}: no array named {spec.name!r} (it has {', '.join(arrays) or 'none'})"
             )
     return out
+
+
+# --- inputs that need particular values (a sampling rate, a flag, token ids) -------------------
+
+#: Values the user set for a model's inputs before its first run, kept for every later
+#: Random/Zeros/Ones input (a Random `sr` is never 16000).
+_USER_VALUES: weakref.WeakKeyDictionary[Model, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+#: Ops through which a control input passes unchanged on its way to a comparison.
+_PASS_THROUGH = {"Cast", "Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten"}
+#: Inputs of at most this many elements are shown editable before the first run.
+SMALL_INPUT = 32
+
+
+def _uses(node, name: str) -> bool:
+    return name in (node.input_names or node.inputs)
+
+
+def allowed_values(model: Model, name: str) -> list[int | float]:
+    """The constants the graph compares input `name` with (Equal, anywhere, subgraphs
+    included, through Cast/Reshape/...): silero-vad's `sr` is checked against 8000 and 16000."""
+    found: list[int | float] = []
+    names = {name}
+    for _ in range(3):  # follow pass-through ops a few hops
+        for _, node in model.graph.walk():
+            if not any(_uses(node, n) for n in names):
+                continue
+            if node.op_type in _PASS_THROUGH:
+                names.update(node.outputs)
+            elif node.op_type == "Equal":
+                for w in node.weights:
+                    if w.tensor.size == 1:
+                        try:
+                            v = np.asarray(w.tensor.numpy()).reshape(-1)[0].item()
+                        except Exception:  # noqa: BLE001 - an unreadable constant is no hint
+                            continue
+                        if v not in found:
+                            found.append(v)
+    return found
+
+
+_DEFAULT_RE = r"(?:default(?:s)?(?: value)?|e\.g\.|such as|=)\s*(?:is|of|:|=)?\s*(-?\d+(?:\.\d+)?)"
+
+
+def metadata_default(model: Model, name: str) -> float | None:
+    """A default for input `name` from the file: metadata_props `name`, `name_default`,
+    `default_name` or `default:name`; else a "default 16000" / "sr=16000" in the input's or
+    the model's doc string."""
+    meta = model.metadata or {}
+    for key in (name, f"{name}_default", f"default_{name}", f"default:{name}", f"{name}.default"):
+        if key in meta:
+            m = re.search(r"-?\d+(?:\.\d+)?", str(meta[key]))
+            if m:
+                return float(m.group(0))
+    doc = model.graph.value(name).doc
+    m = re.search(_DEFAULT_RE, doc or "", re.IGNORECASE)
+    if m:
+        return float(m.group(1))
+    m = re.search(rf"\b{re.escape(name)}\b\s*(?:=|:|default\D{{0,12}})\s*(-?\d+(?:\.\d+)?)",
+                  model.doc or "", re.IGNORECASE)
+    return float(m.group(1)) if m else None
+
+
+def input_defaults(model: Model) -> dict[str, np.ndarray]:
+    """Values for the inputs that need one, made for every run: from the file's metadata or
+    doc strings, else the first value the graph compares the input with."""
+    out: dict[str, np.ndarray] = {}
+    for spec in input_specs(model):
+        try:
+            shape = resolve_shape(spec)
+            dt = spec.numpy_dtype
+        except InputError:
+            continue
+        if math.prod(shape) > SMALL_INPUT or dt.kind not in "biuf":
+            continue
+        value = metadata_default(model, spec.name)
+        if value is None:
+            allowed = allowed_values(model, spec.name)
+            value = allowed[0] if allowed else None
+        if value is not None:
+            out[spec.name] = np.full(shape, value).astype(dt)
+    return out
+
+
+def set_input_values(model: Model, values: dict[str, np.ndarray]) -> None:
+    """Keep `values` (set by the user before a run) for every input made for `model`."""
+    _USER_VALUES.setdefault(model, {}).update({k: np.array(v, copy=True) for k, v in values.items()})
+
+
+def fixed_inputs(model: Model) -> dict[str, np.ndarray]:
+    """The inputs made the same for every Random/Zeros/Ones run: defaults, then the user's."""
+    return {**input_defaults(model), **_USER_VALUES.get(model, {})}
+
+
+def explain_run_failure(model: Model, feeds: dict[str, np.ndarray] | None, message: str) -> str | None:
+    """One sentence naming the input that made a run fail, or None when none can be blamed."""
+    feeds = feeds or {}
+    for spec in input_specs(model):
+        a = feeds.get(spec.name)
+        if a is None:
+            continue
+        allowed = allowed_values(model, spec.name)
+        if allowed and a.size == 1 and a.reshape(-1)[0].item() not in allowed:
+            choices = " or ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in allowed)
+            return (f"The input '{spec.name}' is {a.reshape(-1)[0].item()}, but the model only "
+                    f"handles {choices}: set it in the Input panel and run again.")
+        if spec.vocab and a.dtype.kind in "iu" and a.size and (a.max() >= spec.vocab or a.min() < 0):
+            return (f"The input '{spec.name}' holds token id {int(a.max())}, but its embedding has "
+                    f"{spec.vocab} rows (ids 0 to {spec.vocab - 1}).")
+    text = " ".join(message.split())
+    for spec in input_specs(model):
+        if re.search(rf"(?<![\w.]){re.escape(spec.name)}(?![\w.])", text):
+            reason = re.sub(r"^(?:\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*)", "", text)
+            reason = reason.split(" Please fix")[0].rstrip(". ")
+            return f"The input '{spec.name}' was not accepted ({reason})."
+    return None

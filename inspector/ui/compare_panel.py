@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -22,18 +23,42 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 COLUMNS = ("A", "B", "shape", "max_abs", "max_rel", "cosine", "SNR dB")
 
 
-def as_image(x: np.ndarray) -> np.ndarray:
-    """A 2-D view of an activation: the first channel map of an NHWC/NCHW batch, else rows."""
+def channel_axis(a: np.ndarray) -> int | None:
+    """The channel axis of a single 3-D activation map, else None: the odd one out beside two
+    equal (square) spatial sizes, channels first when all three are equal (ONNX's layout),
+    else the smallest axis."""
+    if a.ndim != 3:
+        return None
+    c, h, w = a.shape
+    if h == w:
+        return 0
+    if c == h:
+        return 2
+    return int(np.argmin(a.shape))
+
+
+def _squeeze_batch(x: np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=np.float32)
     while a.ndim > 2 and a.shape[0] == 1:
         a = a[0]
-    if a.ndim == 3:
-        # Channels are the smallest axis in practice: show the first channel's map.
-        ch = int(np.argmin(a.shape))
-        a = np.take(a, 0, axis=ch)
-    if a.ndim > 2:
-        a = a.reshape(a.shape[0], -1)
-    return np.atleast_2d(a)
+    return a
+
+
+def as_images(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """2-D views of A and B and what they show: for a map with channels, the channel where
+    A and B differ most (where a reader looks first), else the rows of the value."""
+    ia, ib = _squeeze_batch(a), _squeeze_batch(b)
+    what = ""
+    ch = channel_axis(ia) if ia.shape == ib.shape else None
+    if ch is not None:
+        other = tuple(i for i in range(3) if i != ch)
+        err = np.abs(ia - ib).max(axis=other)
+        k = int(np.argmax(err))
+        ia, ib = np.take(ia, k, axis=ch), np.take(ib, k, axis=ch)
+        what = f"channel {k} of {err.size} (largest |A−B|)"
+    if ia.ndim > 2:
+        ia, ib = ia.reshape(ia.shape[0], -1), ib.reshape(ib.shape[0], -1)
+    return np.atleast_2d(ia), np.atleast_2d(ib), what
 
 
 class ValueDiffView(QWidget):
@@ -65,15 +90,17 @@ class ValueDiffView(QWidget):
             d.addItem(pg.BarGraphItem(x=x, height=np.ravel(a) - np.ravel(b), width=0.8,
                                       brush=(200, 60, 60)))
             return
-        ia, ib = as_image(a), as_image(b)
+        ia, ib, what = as_images(a, b)
         lo, hi = float(min(ia.min(), ib.min())), float(max(ia.max(), ib.max()))
         cmap = pg.colormap.get("viridis")
         for title, img, levels, cm in (
-            ("A", ia, (lo, hi), cmap),
+            (f"A, {what}" if what else "A", ia, (lo, hi), cmap),
             ("B", ib, (lo, hi), cmap),
             ("A − B", ia - ib, None, pg.colormap.get("CET-D1")),
         ):
             p = self.plots.addPlot(title=title)
+            p.hideAxis("bottom")  # a picture: the axes' pixel numbers only took room
+            p.hideAxis("left")
             p.invertY(True)
             p.setAspectLocked(True)
             item = pg.ImageItem(img)
@@ -83,6 +110,7 @@ class ValueDiffView(QWidget):
             item.setLevels(levels)
             item.setColorMap(cm)
             p.addItem(item)
+            p.autoRange(padding=0)
 
 
 class ComparePanel(QWidget):
@@ -99,10 +127,13 @@ class ComparePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.verticalHeader().setVisible(False)
         self.view = ValueDiffView()
+        split = QSplitter(Qt.Orientation.Horizontal)  # the reader moves the border
+        split.addWidget(self.table)
+        split.addWidget(self.view)
+        split.setSizes([520, 680])
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.table, 1)
-        lay.addWidget(self.view, 2)
+        lay.addWidget(split)
         self._report: CompareReport | None = None
         self.table.currentCellChanged.connect(lambda r, *_: self._on_row(r))
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.compare import CompareReport, compare_models
-from inspector.compare.report import DEFAULT_THRESHOLD, _first_divergence
+from inspector.compare.report import DEFAULT_THRESHOLD, first_divergence_of
 from inspector.compare.weights import weight_diffs
 from inspector.ir import Model
 from inspector.progress import Task
@@ -173,8 +173,9 @@ class CompareTab(QWidget):
 
     def _color(self) -> None:
         report = self.report
-        self.view_a.set_node_colors(node_colors(report, "a"), legend())
-        self.view_b.set_node_colors(node_colors(report, "b"), legend())
+        # The legend is the strip above both graphs; one per graph would cover them.
+        self.view_a.set_node_colors(node_colors(report, "a"))
+        self.view_b.set_node_colors(node_colors(report, "b"))
         self.shown.emit()
 
     def _on_finished(self, result: tuple[Model, Model, CompareReport | None, str]) -> None:
@@ -218,7 +219,7 @@ class CompareTab(QWidget):
     def _on_threshold(self, value: float) -> None:
         if self.report is not None:
             self.report.threshold = value
-            self.report.first_divergence = _first_divergence(self.report.values, value)
+            self.report.first_divergence = first_divergence_of(self.report.values, value)
             self.panel.set_report(self.report)
             self._show_status()
 

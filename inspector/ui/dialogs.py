@@ -4,23 +4,90 @@ from __future__ import annotations
 
 import platform
 import sys
+from html import escape
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from inspector import __version__
 
 
 def show_error(parent: QWidget | None, message: str, details: str = "") -> QMessageBox:
-    """Show `message` (one sentence); `details` go behind the 'Show Details…' button."""
-    box = QMessageBox(parent)
+    """Show `message` (one sentence); `details` go behind the 'Show Details…' button.
+
+    The box is modal to its window (window-modal, so it stays in front of it and never behind)
+    and there is at most one per window: a second error while one is showing is added to it
+    instead of stacking a new box behind the first."""
+    text = " ".join(str(message).split())
+    window = parent.window() if parent is not None else None
+    box = getattr(window, "_error_box", None) if window is not None else None
+    if isinstance(box, QMessageBox) and box.isVisible():
+        if text not in box.text():
+            box.setText(box.text() + "\n\n" + text)
+        if details:
+            box.setDetailedText("\n\n".join(t for t in (box.detailedText(), details) if t))
+        box.raise_()
+        return box
+    box = QMessageBox(window or parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Model Inspector")
-    box.setText(" ".join(str(message).split()))
+    box.setText(text)
     if details:
         box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
-    box.setModal(False)
-    box.show()
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setWindowModality(Qt.WindowModality.WindowModal if window is not None
+                          else Qt.WindowModality.ApplicationModal)
+    if window is not None:
+        window._error_box = box  # type: ignore[attr-defined]
+    box.open()
+    return box
+
+
+#: What the mouse does in the graph (the keyboard side is read from the window's actions).
+MOUSE_GESTURES = (
+    ("Click", "select a node or an edge; on [+] / [−], expand or collapse the group"),
+    ("Double-click", "expand a collapsed group, collapse a frame (on its title), enter a subgraph"),
+    ("Drag", "pan"),
+    ("Wheel", "zoom around the cursor"),
+    ("Click or drag in the minimap", "move the view there"),
+    ("Hover", "the full name of a node, group or edge"),
+    ("Arrow keys", "walk to a producer (Up), consumer (Down) or sibling (Left/Right)"),
+    ("Backspace", "leave a subgraph"),
+)
+
+
+def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
+    """(key sequence, action) for every action of `window` that has a shortcut."""
+    rows = []
+    for act in window.actions():
+        seq = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if seq and act.isVisible():
+            rows.append((seq, act.text().replace("&", "").rstrip("…").strip()))
+    return rows
+
+
+def shortcuts_html(window: QWidget) -> str:
+    """The shortcut list: the window's real actions, then the graph's mouse gestures."""
+    def table(rows: list[tuple[str, str]]) -> str:
+        return "<table cellspacing=4>" + "".join(
+            f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in rows) + "</table>"
+
+    return ("<h3>Keyboard</h3>" + table(shortcut_rows(window))
+            + "<h3>Mouse and keys in the graph</h3>" + table(list(MOUSE_GESTURES)))
+
+
+def show_shortcuts(window: QWidget) -> QMessageBox:
+    """Help > Keyboard and Mouse: every shortcut and gesture, generated from the actions."""
+    box = QMessageBox(window)
+    box.setWindowTitle("Keyboard and Mouse")
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(shortcuts_html(window))
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.open()
     return box
 
 

@@ -159,6 +159,7 @@ class InspectDock(QWidget):
                         getattr(tab, "input_kind", "random") if tab is not None else "random")
         if tab is None or tab.model is None:
             self.input_editor.options.set_specs([], InputChoice())
+        self.input_editor.set_model(tab.model if tab is not None else None)
         if tab is not None and tab.model is not None:
             self.labels, self.labels_source = find_labels(tab.path, tab.model.metadata)
             self.features = feature_names(tab.path)
@@ -233,7 +234,8 @@ class InspectDock(QWidget):
             choice = self.choice()
         assert choice is not None
         if kind == "file" and not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Input file", "", _DATA_FILES)
+            path, _ = QFileDialog.getOpenFileName(self, "Input file", str(Path(self.tab.path).parent),
+                                                  _DATA_FILES)
             if not path:
                 return False
         if kind == "file":

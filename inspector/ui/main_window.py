@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -25,15 +33,19 @@ from inspector.ir import Node
 from inspector.ui import dialogs
 from inspector.ui.find_panel import FindPanel
 from inspector.ui.gallery import SampleGallery
-from inspector.ui.inspect_dock import InspectDock
 from inspector.ui.model_tab import ModelTab
 from inspector.ui.open_files import expand_paths, file_dialog_filter
 from inspector.ui.sidebar import PropertiesPanel
 from inspector.ui.theme import apply_theme, resolve_theme
 
+if TYPE_CHECKING:
+    from inspector.ui.inspect_dock import InspectDock
+
 MAX_RECENT = 9
 #: Progress shows only for work that lasts longer than this (a third of a second).
 PROGRESS_DELAY_MS = 330
+#: On a first run the Inspect dock takes this share of the window's height.
+FIRST_RUN_INSPECT = 0.24
 
 
 class MainWindow(QMainWindow):
@@ -62,25 +74,24 @@ class MainWindow(QMainWindow):
 
         self.properties = PropertiesPanel(self)
         self.find_panel = FindPanel(self)
-        self.inspect = InspectDock(self)
+        self._inspect: InspectDock | None = None
         self.properties_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea)
         self.find_dock = self._dock("Find", self.find_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         # The Inspect panels' tool row is ~1060 px wide at minimum: without a scroll area it
         # would stop the window from being narrower than that (a 1024 px laptop, a tiled half).
-        inspect_scroll = QScrollArea(self)
-        inspect_scroll.setWidget(self.inspect)
-        inspect_scroll.setWidgetResizable(True)
-        inspect_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.inspect_dock = self._dock("Inspect", inspect_scroll, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The Inspect panels (and pyqtgraph, ~0.3 s of imports) are built once the first graph
+        # is on screen, or as soon as something asks for them (see `inspect`).
+        self._inspect_scroll = QScrollArea(self)
+        self._inspect_scroll.setWidgetResizable(True)
+        self._inspect_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.inspect_dock = self._dock("Inspect", self._inspect_scroll, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.find_dock.hide()
+        self._docks_before_compare: list[bool] | None = None  # dock visibility under a comparison
         self.properties.node_requested.connect(self._select_node_name)
         self.properties.value_requested.connect(self.properties.show_value)
         self.properties.subgraph_requested.connect(self._enter_subgraph)
         self.find_panel.node_chosen.connect(self._select_node_name)
         self.find_panel.matches_changed.connect(self._highlight)
-        self.inspect.run_requested.connect(self._run_current)
-        self.inspect.backprop_requested.connect(self._backprop_current)
-        self.inspect.error_raised.connect(lambda msg: dialogs.show_error(self, msg))
 
         self._progress = QProgressBar(self)
         self._progress.setMaximumWidth(220)
@@ -103,6 +114,32 @@ class MainWindow(QMainWindow):
         if saved_theme in ("light", "dark"):
             self.set_theme(saved_theme)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        # With no model to show, the panels are built as soon as the window has painted.
+        QTimer.singleShot(0, self._build_inspect_when_idle)
+
+    @property
+    def inspect(self) -> InspectDock:
+        """The Inspect panels, built on first use."""
+        if self._inspect is None:
+            from inspector.ui.inspect_dock import InspectDock
+
+            self._inspect = InspectDock(self)
+            self._inspect_scroll.setWidget(self._inspect)
+            self._inspect.run_requested.connect(self._run_current)
+            self._inspect.backprop_requested.connect(self._backprop_current)
+            self._inspect.error_raised.connect(lambda msg: dialogs.show_error(self, msg))
+            self._inspect.set_palette(resolve_theme(self.theme))
+            self._inspect.set_tab(self.current_tab())
+        return self._inspect
+
+    def _build_inspect_when_idle(self) -> None:
+        # A model that is opening gets its graph painted first (the panels follow its paint).
+        if self._inspect is None and not any(t.model is None for t in self.model_tabs()):
+            _ = self.inspect
+
+    def _on_first_paint(self) -> None:
+        if self._inspect is None:
+            QTimer.singleShot(0, lambda: self.inspect)
 
     # --- building ----------------------------------------------------------------------------
 
@@ -152,8 +189,15 @@ class MainWindow(QMainWindow):
         self._action(v, "&Leave Subgraph", lambda: self._view_call("leave_subgraph"), "Alt+Up")
         v.addSeparator()
         theme = v.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
         for name in ("system", "light", "dark"):
-            self._action(theme, name.capitalize(), lambda _c=False, n=name: self.set_theme(n))
+            act = self._action(theme, name.capitalize(), lambda _c=False, n=name: self.set_theme(n),
+                               checkable=True)
+            self.theme_group.addAction(act)
+            self.theme_actions[name] = act
+        self.theme_actions["system"].setChecked(True)
         v.addSeparator()
         for dock in (self.properties_dock, self.find_dock, self.inspect_dock):
             v.addAction(dock.toggleViewAction())
@@ -161,8 +205,9 @@ class MainWindow(QMainWindow):
         self._action(r, "Run with &Random Input", lambda: self.inspect.request_input("random"), "Ctrl+R")
         self._action(r, "Run with &Zeros", lambda: self.inspect.request_input("zeros"))
         self._action(r, "Run with Input from &File…", lambda: self.inspect.request_input("file"), "Ctrl+Shift+R")
-        self._action(r, "&Backpropagate", self.inspect.request_backprop, "Ctrl+B")
+        self._action(r, "&Backpropagate", lambda: self.inspect.request_backprop(), "Ctrl+B")
         h = bar.addMenu("&Help")
+        self._action(h, "&Keyboard and Mouse…", lambda: dialogs.show_shortcuts(self), "F1")
         self._action(h, "&About Model Inspector", lambda: dialogs.show_about(self))
         for act, key in (
             (self.act_attrs, "view/attributes"),
@@ -178,7 +223,9 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         """Ask for model files and open them."""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open model", "", file_dialog_filter())
+        tab = self.current_tab()
+        start = str(Path(tab.path).parent) if tab is not None else ""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open model", start, file_dialog_filter())
         if paths:
             self.open_paths(paths)
 
@@ -199,13 +246,14 @@ class MainWindow(QMainWindow):
             tab.loaded.connect(lambda _m, t=tab: self._on_loaded(t))
             tab.load_failed.connect(lambda msg, det, t=tab: self._on_load_failed(t, msg, det))
             tab.load_job.cancelled.connect(lambda t=tab: self._on_load_cancelled(t))
-            tab.job_failed.connect(lambda msg, det: dialogs.show_error(self, msg, det))
+            tab.job_failed.connect(lambda msg, det, t=tab: self._on_job_failed(t, msg, det))
             tab.progressed.connect(lambda f, m, t=tab: self._on_progress(t, f, m))
             tab.busy_changed.connect(lambda _b, t=tab: self._on_busy(t))
             tab.activations_ready.connect(lambda _r, t=tab: self._on_results(t))
             tab.gradients_ready.connect(lambda _r, t=tab: self._on_results(t))
             tab.view.node_selected.connect(lambda n, t=tab: self._on_node_selected(t, n))
             tab.view.value_selected.connect(self.properties.show_value)
+            tab.view.first_painted.connect(self._on_first_paint)
             self.tabs.addTab(tab, tab.title())
             self.tabs.setTabToolTip(self.tabs.indexOf(tab), tab.path)
             self.tabs.setCurrentWidget(tab)
@@ -287,6 +335,22 @@ class MainWindow(QMainWindow):
         self._forget_recent(tab.path)
         dialogs.show_error(self, message, details)
 
+    def _on_job_failed(self, tab: ModelTab, message: str, details: str) -> None:
+        """A run or backprop failed: name the input to blame in one sentence when one can be
+        (onnxruntime's own message goes behind Show Details)."""
+        if tab.model is not None:
+            from inspector.runtime.errors import RunError
+            from inspector.runtime.inputs import explain_run_failure
+
+            try:
+                better = explain_run_failure(tab.model, tab.feeds, message)
+            except (RunError, ValueError):
+                better = None
+            if better:
+                details = f"{message}\n\n{details}".strip()
+                message = better
+        dialogs.show_error(self, message, details)
+
     def _on_load_cancelled(self, tab: ModelTab) -> None:
         # A tab whose load was cancelled has nothing to show: close it, quietly.
         if tab.model is None:
@@ -301,7 +365,8 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, _index: int) -> None:
         tab = self.current_tab()
         self.find_panel.set_graph(tab.graph if tab and tab.model else None)
-        self.inspect.set_tab(tab)
+        if self._inspect is not None:
+            self._inspect.set_tab(tab)
         if tab is not None and tab.model is not None:
             self.properties.show_model(tab.model, tab.graph)
             self.setWindowTitle(f"{tab.title()} — Model Inspector")
@@ -309,6 +374,21 @@ class MainWindow(QMainWindow):
             self.properties.clear()  # a closed tab's model must not stay described
             self.setWindowTitle("Model Inspector")
         self._on_busy(tab)
+        self._fit_docks_to(self.tabs.currentWidget())
+
+    def _fit_docks_to(self, widget) -> None:
+        """A comparison has its own values panel and nothing for Inspect or Properties to
+        show: give it their room, and give them back as they were for a model tab."""
+        comparing = type(widget).__name__ == "CompareTab"
+        docks = (self.inspect_dock, self.properties_dock)
+        if comparing and self._docks_before_compare is None:
+            self._docks_before_compare = [d.isVisible() for d in docks]
+            for d in docks:
+                d.hide()
+        elif not comparing and self._docks_before_compare is not None:
+            for d, shown in zip(docks, self._docks_before_compare, strict=True):
+                d.setVisible(shown)
+            self._docks_before_compare = None
 
     def _on_node_selected(self, tab: ModelTab, node: Node | None) -> None:
         if tab is not self.current_tab():
@@ -317,7 +397,8 @@ class MainWindow(QMainWindow):
             self.properties.set_graph(tab.graph)
         self.properties.show_node(node)
         self.find_panel.set_selected(node.name if node is not None else None)
-        self.inspect.show_node(node)
+        if self._inspect is not None:
+            self._inspect.show_node(node)
 
     def _select_node_name(self, name: str) -> None:
         tab = self.current_tab()
@@ -394,8 +475,15 @@ class MainWindow(QMainWindow):
             tab.backprop(target, loss)
 
     def _on_results(self, tab: ModelTab) -> None:
-        if tab is self.current_tab():
-            self.inspect.refresh()
+        if tab is not self.current_tab():
+            return
+        if self._inspect is not None:
+            self._inspect.refresh()
+        # Why another engine ran (a Keras layer not lowered, so tf2onnx ran the model): said
+        # once where the user looks, until the next message replaces it.
+        note = getattr(tab.activations, "note", "")
+        if note:
+            self.statusBar().showMessage(note)
 
     # --- progress ----------------------------------------------------------------------------
 
@@ -472,17 +560,36 @@ class MainWindow(QMainWindow):
         palette = apply_theme(QApplication.instance(), name)
         for t in self.model_tabs():
             t.view.set_palette(palette)
-        self.inspect.set_palette(palette)
+        if self._inspect is not None:
+            self._inspect.set_palette(palette)
+        if name in getattr(self, "theme_actions", {}):
+            self.theme_actions[name].setChecked(True)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         state = self.settings.value("window/state")
-        if not (isinstance(state, QByteArray) and self.restoreState(state)):
-            # First run: the graph gets most of the window; the docks start compact.
-            self.resizeDocks([self.inspect_dock], [300], Qt.Orientation.Vertical)
-            self.resizeDocks([self.properties_dock], [340], Qt.Orientation.Horizontal)
+        self._first_run = not (isinstance(state, QByteArray) and self.restoreState(state))
+        if self._first_run:
+            self._first_run_layout()
+
+    def _first_run_layout(self) -> None:
+        """The graph gets the most room: the Properties dock runs the full height on the right
+        (the Inspect dock sits under the graph only), and Inspect starts at a quarter of the
+        height (it scrolls). At 1600x1000 the old layout left the graph ~530 px of height."""
+        self.resizeDocks([self.inspect_dock], [max(int(self.height() * FIRST_RUN_INSPECT), 180)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.properties_dock], [min(340, max(self.width() // 5, 240))],
+                         Qt.Orientation.Horizontal)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """On a first run, size the docks for the window's real size once it is shown."""
+        super().showEvent(event)
+        if getattr(self, "_first_run", False):
+            self._first_run = False
+            QTimer.singleShot(0, self._first_run_layout)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Save geometry and panel layout, cancel work, close."""

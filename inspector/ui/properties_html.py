@@ -191,7 +191,7 @@ def model_html(model: Model) -> str:
         ("producer", _e(s["producer"] or "-")),
         ("opset", _e(", ".join(f"{d} {v}" for d, v in s["opset"].items()) or "-")),
         ("nodes", f"{s['nodes']:,}"),
-        ("parameters", f"{s['parameters']:,}"),
+        ("parameters", _e(model.parameter_text())),
     ]
     parts = [_CSS, "<h2>Model</h2>", _rows(rows)]
     parts.append("<h3>Inputs</h3>" + _rows(_value_rows(model.graph, model.graph.inputs)))

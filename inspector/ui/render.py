@@ -21,8 +21,9 @@ def _ensure_app() -> object:
     return app
 
 
-def render_model(model: Model, out: Path, horizontal: bool = False) -> None:
-    """Draw `model`'s main graph at full detail into `out` (.png or .svg)."""
+def render_model(model: Model, out: Path, horizontal: bool = False) -> str:
+    """Draw `model`'s main graph at full detail into `out` (.png or .svg); returns a note on
+    how a PNG was fitted ("" when drawn whole at a readable size)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg"):
@@ -35,6 +36,13 @@ def render_model(model: Model, out: Path, horizontal: bool = False) -> None:
     expanded = all_groups(graph) if len(graph.nodes) <= EXPAND_ALL_LIMIT else None
     data = prepare(model, graph, expanded, SceneOptions(direction="LR" if horizontal else "TB"))
     if suffix == ".png":
-        export_png(data, out, scale=1.5 if len(data.items) < 400 else 1.0)
-    else:
-        export_svg(data, out)
+        lay = export_png(data, out, scale=1.5 if len(data.items) < 400 else 1.0)
+        parts = []
+        if len(lay.bands) > 1:
+            across = "columns" if lay.vertical else "rows"
+            parts.append(f"wrapped into {len(lay.bands)} {across} to stay readable")
+        if not lay.readable:
+            parts.append(f"drawn at {lay.scale:.0%}, too small to read: write .svg for every label")
+        return "; ".join(parts)
+    export_svg(data, out)
+    return ""

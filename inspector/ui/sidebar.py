@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QEvent, QUrl, Signal
 from PySide6.QtWidgets import QFileDialog, QTextBrowser, QVBoxLayout, QWidget
 
 from inspector.ir import Graph, Model, Node
@@ -45,11 +45,25 @@ class PropertiesPanel(QWidget):
         self._model: Model | None = None
         self._graph: Graph | None = None
         self._node: Node | None = None
+        self._html = ""
+
+    def _set_html(self, html: str) -> None:
+        self._html = html
+        self.browser.setHtml(html)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        """Lay the page out again on a theme change: a QTextDocument fixes its link colour
+        when the HTML is set, so links already shown stayed dark blue on the dark theme."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._html:
+            bar = self.browser.verticalScrollBar().value()
+            self.browser.setHtml(self._html)
+            self.browser.verticalScrollBar().setValue(bar)
 
     def show_model(self, model: Model, graph: Graph | None = None) -> None:
         """Show the model's own properties."""
         self._model, self._graph, self._node = model, graph or model.graph, None
-        self.browser.setHtml(model_html(model))
+        self._set_html(model_html(model))
 
     def clear(self) -> None:
         """Describe nothing (the model's tab was closed, or no model tab is in front)."""
@@ -63,13 +77,13 @@ class PropertiesPanel(QWidget):
                 self.show_model(self._model, self._graph)
             return
         self._node = node
-        self.browser.setHtml(node_html(node, self._graph or self._model.graph, _op_doc(node, self._model)))
+        self._set_html(node_html(node, self._graph or self._model.graph, _op_doc(node, self._model)))
 
     def show_value(self, name: str) -> None:
         """Show an edge's value with its producer and consumers."""
         if self._graph is not None:
             self._node = None
-            self.browser.setHtml(value_html(name, self._graph))
+            self._set_html(value_html(name, self._graph))
 
     def set_graph(self, graph: Graph) -> None:
         """The graph links resolve in (changes when entering a subgraph)."""

@@ -88,10 +88,12 @@ def test_mse_and_input_gradient_saliency(nested_file):
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y = model(xt)
-        loss = 0.5 * tf.reduce_mean((y - 0.25) ** 2)
+        loss = keras.losses.MeanSquaredError()(tf.fill(tf.shape(y), 0.25), y)
+    assert res.loss == pytest.approx(float(loss), rel=1e-5)  # Keras's own MSE: mean, no 1/2
     np.testing.assert_allclose(res.values["img"], tape.gradient(loss, xt).numpy(), rtol=1e-4,
                                atol=1e-8)
-    assert res.target is None and res.loss_kind == "mse"
+    assert res.target is None and res.loss_kind == "mse" and res.engine == "lowering"
+    assert res.reduction["batch"] == "mean" and res.reduction["count"] == 3
 
 
 def _convertible_model():
@@ -132,3 +134,22 @@ def test_onnx_engine_matches_tensorflow_through_tf2onnx(tmp_path):
     # The input gradient (saliency) agrees too.
     np.testing.assert_allclose(ores.values[omodel.graph.inputs[0]], kres.values["x"],
                                rtol=1e-4, atol=1e-4 * np.abs(kres.values["x"]).max())
+
+
+def test_lowering_engine_equals_gradienttape_and_splits_shared_calls(nested_file):
+    path, _ = nested_file
+    x = np.random.default_rng(4).normal(size=(2, 8, 8, 3)).astype("float32")
+    m = load_model(path)
+    low = compute_gradients(m, {"img": x}, target=2)
+    tape = compute_gradients(m, {"img": x}, target=2, engine="gradienttape")
+    assert low.engine == "lowering" and tape.engine == "gradienttape"
+    common = [k for k in tape.values if k in low.values]
+    assert len(common) >= 15, common
+    for k in common:
+        scale = np.abs(tape.values[k]).max() + 1e-12
+        assert np.abs(low.values[k] - tape.values[k]).max() <= 1e-3 * scale, k
+    # The shared Dense: its total once, and each call's part, which sum to the total.
+    parts = low.shared["shared/kernel"]
+    assert sorted(parts) == ["shared/kernel@shared", "shared/kernel@shared:1"]
+    np.testing.assert_allclose(sum(low.values[p] for p in parts), low.values["shared/kernel"],
+                               rtol=1e-5, atol=1e-7)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -17,9 +18,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def keras_outputs(path: Path, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Keras's own per-layer outputs, keyed as `run -o` keys them (via the probe model)."""
-    from inspector.runtime.keras_convert import build_probe, load_keras
+    from inspector.runtime.keras_convert import load_keras
 
-    model = load_keras(Path(path))
+    return model_outputs(load_keras(Path(path)), feeds)
+
+
+def model_outputs(model: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-layer outputs of a Keras model in memory (the one a test built, before saving)."""
+    from inspector.runtime.keras_convert import build_probe
+
     probe, keys, input_names, _ = build_probe(model)
     args = [feeds[n] for n in input_names]
     outs = _call(probe, args)
@@ -63,8 +70,13 @@ def assert_matches_keras(
     path: Path, feeds: dict[str, np.ndarray], rtol: float = 1e-4
 ) -> dict[str, float]:
     """Every key Keras computes is lowered, with the same shape and within `rtol`."""
-    want = keras_outputs(path, feeds)
-    got = lowered_outputs(path, feeds)
+    return assert_close(keras_outputs(path, feeds), lowered_outputs(path, feeds), rtol)
+
+
+def assert_close(
+    want: dict[str, np.ndarray], got: dict[str, np.ndarray], rtol: float = 1e-4
+) -> dict[str, float]:
+    """Every key in `want` is in `got`, with the same shape and within `rtol`; the errors."""
     missing = sorted(set(want) - set(got))
     assert not missing, f"keys Keras has and the lowering lacks: {missing[:10]}"
     errs = {}

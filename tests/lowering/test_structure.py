@@ -68,7 +68,8 @@ def test_shared_layer_calls_match_keras(models: dict[str, Path], ext: str) -> No
 
 
 @pytest.mark.parametrize(
-    "name", ["trend_gru.keras", "trend_gru.h5", "digits_cnn.keras", "digits_cnn.h5", "iris_mlp.keras"]
+    "name", ["trend_gru.keras", "trend_gru.h5", "digits_cnn.keras", "digits_cnn.h5", "iris_mlp.keras",
+             "iris_mlp.h5"]
 )
 def test_samples_matches_keras(name: str) -> None:
     errs = assert_matches_keras(SAMPLES / name, random_feeds(SAMPLES / name))

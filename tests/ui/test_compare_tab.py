@@ -86,8 +86,11 @@ def test_window_compare_with_and_ctrl_drop(qtbot, main_window, open_model,
     qtbot.waitUntil(lambda: tab.report is not None and tab.view_b.scene_data is not None,
                     timeout=30_000)
     assert main_window.tabs.currentWidget() is tab
+    # The comparison gets the Inspect and Properties docks' room; a model tab gets them back.
+    assert not main_window.inspect_dock.isVisible() and not main_window.properties_dock.isVisible()
     main_window.close_tab(main_window.tabs.indexOf(tab))
     open_model(DIGITS)
+    assert main_window.inspect_dock.isVisible() and main_window.properties_dock.isVisible()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(conversions["dynamic"]))])
     pos, action = QPointF(600, 400), Qt.DropAction.CopyAction
@@ -99,3 +102,23 @@ def test_window_compare_with_and_ctrl_drop(qtbot, main_window, open_model,
     assert current.path_b == str(Path(conversions["dynamic"]).resolve())
     qtbot.waitUntil(lambda: current.report is not None, timeout=30_000)
     current.cancel()
+
+
+def test_value_panel_shows_the_channel_that_differs_most(qtbot, conversions) -> None:  # noqa: F811
+    """A 1x8x6x6 map is shown as its 6x6 channel with the largest |A−B| (the square spatial
+    axes tell the layout), and that channel is named in A's title."""
+    from inspector.ui.compare_panel import as_images
+
+    a = np.zeros((1, 8, 6, 6), np.float32)
+    b = a.copy()
+    b[0, 5, 2, 3] = 1.0
+    ia, ib, what = as_images(a, b)
+    assert ia.shape == (6, 6) and (ib - ia)[2, 3] == 1.0 and what.startswith("channel 5 of 8")
+    tab = _tab(qtbot, conversions["float"], conversions["static"])
+    relu = next(r for r, d in enumerate(tab.report.values) if d.shape == (1, 8, 6, 6))
+    tab.panel.table.setCurrentCell(relu, 0)
+    d = tab.report.values[relu]
+    va, vb = tab.report.arrays(d)
+    k = int(np.argmax(np.abs(va - vb)[0].max(axis=(1, 2))))
+    titles = [item.titleLabel.text for item in tab.panel.view.plots.ci.items]
+    assert titles[0].startswith(f"A, channel {k} of 8")

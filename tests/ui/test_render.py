@@ -107,3 +107,43 @@ def test_export_holds_every_edge_label(tmp_path):
     assert boxes
     assert all(x0 <= b[0] and b[2] <= x1 and y0 <= b[1] and b[3] <= y1 for b in boxes)
     assert x1 > data.bounds[2]  # this graph's skip-connection label does stick out
+
+
+def _chain(path: Path, n: int) -> Path:
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Relu", [f"x{i}"], [f"x{i + 1}"], name=f"relu_{i}") for i in range(n)]
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x0", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info(f"x{n}", TensorProto.FLOAT, [1, 4])])
+    onnx.save(helper.make_model(g), str(path))
+    return path
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_a_long_chain_wraps_into_readable_columns(tmp_path, horizontal) -> None:
+    """A 1,000-node chain drawn whole would be ~150x70,000 px, capped to unreadable type; it
+    wraps into columns (rows when left to right) at a readable scale, every node in one piece."""
+    from inspector.ui.graph.export import READABLE_SCALE, png_layout
+    from inspector.ui.graph.scene import SceneOptions, prepare
+
+    model = load_model(_chain(tmp_path / "chain.onnx", 1000))
+    data = prepare(model, model.graph, None, SceneOptions(direction="LR" if horizontal else "TB"))
+    lay = png_layout(data, 1.0)
+    assert len(lay.bands) > 5 and lay.scale >= READABLE_SCALE and lay.vertical == (not horizontal)
+    # Every cut lies between nodes, never through one.
+    a, b = (1, 3) if lay.vertical else (0, 2)
+    for _lo, cut in lay.bands[:-1]:
+        assert not ((data.rects[:, a] < cut) & (data.rects[:, b] > cut)).any()
+    note = render_model(model, tmp_path / "chain.png", horizontal=horizontal)
+    assert f"wrapped into {len(lay.bands)}" in note
+    img = np.asarray(Image.open(tmp_path / "chain.png").convert("L"))
+    h, w = img.shape
+    assert max(h, w) / min(h, w) < 3  # a page, not a ribbon
+    # Ink in every band: the columns (rows) hold the graph, not blank space.
+    across = img.min(axis=0) if lay.vertical else img.min(axis=1)
+    n = len(lay.bands)
+    assert all((across[i * len(across) // n:(i + 1) * len(across) // n] < 128).any() for i in range(n))
+
+
+def test_a_small_graph_is_not_wrapped(conv_path, tmp_path) -> None:
+    assert render_model(load_model(conv_path), tmp_path / "c.png") == ""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from html import escape
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QHelpEvent, QKeyEvent, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QApplication, QToolTip
 
 
 class ViewInteraction:
@@ -108,6 +109,13 @@ class ViewInteraction:
         if self._data is None:
             return
         x, y = self._to_world(pos)
+        toggle = self._nav.toggle_at(x, y, 3.0 / self._scale) if self._nav else None
+        if toggle is not None:
+            # A single click on [+]/[−] toggles, as in every tree view; the double-click
+            # that may follow must not toggle it back.
+            self._toggle_clicked = time.monotonic()
+            self.toggle_group(toggle)
+            return
         hit = self._nav.node_at(x, y) if self._nav else None
         if hit is not None:
             self.select_index(hit)
@@ -121,6 +129,9 @@ class ViewInteraction:
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         """Expand a collapsed group, collapse a frame, or enter a node's subgraph."""
         if self._data is None or self._nav is None:
+            return
+        interval = QApplication.doubleClickInterval() / 1000.0
+        if time.monotonic() - getattr(self, "_toggle_clicked", -1e9) < interval:
             return
         x, y = self._to_world(event.position())
         i = self._nav.node_at(x, y)

@@ -3,8 +3,11 @@
 A label at the route's midpoint lands on whatever is there: a frame's title ("batchx8x8x1"
 over "digits_cnn_1"), a node in a left-to-right layout, another edge. Instead, spots along
 the drawn curve are tried from the middle outwards, on either side, and the first whose box
-touches no node, no frame title band and no edge curve wins. Placement depends on the scene
-only (never on what was placed before), so it is cached per edge and never jumps.
+touches no node, no frame title band, no edge curve and no nearby edge's label wins. An edge
+avoids the labels of the nearby edges with lower indices only, and those are placed first
+(by the same rule), so placement depends on the scene only (never on which edges were drawn
+before): it is cached per edge and never jumps. Many parallel edges of one shape (GPT-2's
+attention) had their labels drawn over each other.
 """
 
 from __future__ import annotations
@@ -66,14 +69,54 @@ class LabelPlacer:
         self._bands = SpatialGrid(np.asarray(bands, dtype=np.float64).reshape(-1, 4))
         self._axes: dict[int, int] = {}
         self._by_source: tuple[np.ndarray, np.ndarray] | None = None
+        self._near: dict[int, list[int]] = {}
 
     def box(self, e: int) -> Box | None:
         """The label box (x0, y0, x1, y1) of edge `e`; the text baseline is y1 - DESCENT.
         None when the edge has no label or no route, or is not the one edge of a fan-out
         that carries its value's label."""
-        if e not in self._boxes:
-            self._boxes[e] = self._place(e) if self.carries_label(e) else None
+        if e in self._boxes:
+            return self._boxes[e]
+        stack = [e]  # an explicit stack: a chain of neighbours must not hit the recursion limit
+        while stack:
+            k = stack[-1]
+            if k in self._boxes:
+                stack.pop()
+                continue
+            if not self.carries_label(k) or self._size(k) is None:
+                self._boxes[k] = None
+                stack.pop()
+                continue
+            waiting = [j for j in self._neighbours(k) if j not in self._boxes]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            avoid = [b for j in self._neighbours(k) if (b := self._boxes[j]) is not None]
+            self._boxes[k] = self._place(k, avoid)
+            stack.pop()
         return self._boxes[e]
+
+    def _size(self, e: int) -> tuple[float, float] | None:
+        data = self.data
+        label = data.edge_labels[e] if e < len(data.edge_labels) else ""
+        pts = data.routes[e] if e < len(data.routes) else None
+        if not label or pts is None or len(pts) < 2:
+            return None
+        return self.measure.width(label), ASCENT + DESCENT
+
+    def _neighbours(self, e: int) -> list[int]:
+        """Labelled edges with lower indices whose curves pass where `e`'s label may go."""
+        got = self._near.get(e)
+        if got is None:
+            data = self.data
+            w, h = self._size(e) or (0.0, 0.0)
+            pts = data.routes[e]
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            segs = data.segment_index.query(lo[0] - w - GAP, lo[1] - h - GAP,
+                                            hi[0] + w + GAP, hi[1] + h + GAP)
+            ks = np.unique(data.segment_edge[segs]) if len(segs) else np.zeros(0, np.int64)
+            got = self._near[e] = [int(k) for k in ks.tolist() if k < e]
+        return got
 
     def placed(self, e: int) -> bool:
         """Whether edge `e`'s label position is already known (drawing it costs nothing)."""
@@ -120,17 +163,18 @@ class LabelPlacer:
         return axis
 
     # ------------------------------------------------------------------ placement
-    def _place(self, e: int) -> Box | None:
-        data = self.data
-        label = data.edge_labels[e] if e < len(data.edge_labels) else ""
-        pts = data.routes[e] if e < len(data.routes) else None
-        if not label or pts is None or len(pts) < 2:
+    def _place(self, e: int, avoid: list[Box]) -> Box | None:
+        size = self._size(e)
+        if size is None:
             return None
-        w = self.measure.width(label)
-        h = ASCENT + DESCENT
+        w, h = size
+        pts = self.data.routes[e]
+        others = np.asarray(avoid, dtype=np.float64).reshape(-1, 4)
         best: tuple[float, Box] | None = None
         for cand in self._candidates(pts, w, h):  # lazily: the first is usually free
             cost = self._cost(cand, e)
+            if len(others):
+                cost += 10.0 * _overlap(cand, others, count=False)
             if cost == 0.0:
                 return cand
             if best is None or cost < best[0]:
@@ -199,11 +243,13 @@ class LabelPlacer:
         return float(hits)
 
 
-def _overlap(b: Box, rects: np.ndarray) -> float:
-    """Total area of `b` covered by `rects` (each counted once)."""
+def _overlap(b: Box, rects: np.ndarray, count: bool = True) -> float:
+    """Total area of `b` covered by `rects` (each counted once); with `count`, a little more
+    per rect touched (the spatial index's hits touch `b`, by construction)."""
     w = np.minimum(b[2], rects[:, 2]) - np.maximum(b[0], rects[:, 0])
     h = np.minimum(b[3], rects[:, 3]) - np.maximum(b[1], rects[:, 1])
-    return float((np.clip(w, 0, None) * np.clip(h, 0, None)).sum()) + 1e-3 * len(rects)
+    area = float((np.clip(w, 0, None) * np.clip(h, 0, None)).sum())
+    return area + 1e-3 * len(rects) if count else area
 
 
 def _segment_crosses(p0: np.ndarray, p1: np.ndarray, b: Box) -> bool:

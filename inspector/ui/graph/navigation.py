@@ -7,6 +7,7 @@ from collections import deque
 import numpy as np
 
 from inspector.ir.model import Graph
+from inspector.ui.graph.node_content import PAD_X as TOGGLE_PAD_X
 from inspector.ui.graph.scene import FRAME_LABEL_H, SceneData
 
 
@@ -68,6 +69,24 @@ class Navigator:
         dist = np.hypot(closest[:, 0] - x, closest[:, 1] - y)
         k = int(np.argmin(dist))
         return int(self.data.segment_edge[segs[k]]) if dist[k] <= tol else None
+
+    def toggle_at(self, x: float, y: float, slop: float = 3.0) -> tuple[str, ...] | None:
+        """The group whose [+] (collapsed group) or [−] (frame title) box is at (x, y),
+        within `slop` world units; the boxes are where the painter draws them."""
+        hit = self.node_at(x, y)
+        if hit is not None:
+            item = self.data.items[hit]
+            if item.kind == "group":
+                x0, y0 = float(self.data.rects[hit][0]), float(self.data.rects[hit][1])
+                bx, by = x0 + TOGGLE_PAD_X, y0 + 6
+                if bx - slop <= x <= bx + 10 + slop and by - slop <= y <= by + 10 + slop:
+                    return tuple(item.group)
+            return None
+        for f in reversed(self.data.frames):
+            bx, by = f.rect[0] + 7, f.rect[1] + 4
+            if bx - slop <= x <= bx + 11 + slop and by - slop <= y <= by + 11 + slop:
+                return f.path
+        return None
 
     def frame_label_at(self, x: float, y: float) -> tuple[str, ...] | None:
         """The expanded group whose frame title bar is at (x, y) (innermost first)."""

@@ -95,15 +95,27 @@ _SHAPE_TEXT: dict[tuple[Any, ...], str] = {}
 _LIST_TEXT: dict[tuple[tuple[Any, ...], tuple[type, ...]], str | None] = {}
 
 
+#: Symbolic dims longer than this are cut in the middle on the graph (Properties has them
+#: whole): paddle2onnx's `p2o.DynamicDimension.0` made every label and I/O box 600 px wide.
+MAX_DIM_CHARS = 12
+
+
+def _short_dim(d: Any) -> Any:
+    if isinstance(d, str) and len(d) > MAX_DIM_CHARS:
+        head = (MAX_DIM_CHARS - 1) // 2
+        return d[:head] + "…" + d[-(MAX_DIM_CHARS - 1 - head):]
+    return d
+
+
 def shape_text(shape: tuple[Any, ...] | None) -> str:
-    """`format_shape`, cached per distinct shape."""
+    """`format_shape` with long symbolic dims elided, cached per distinct shape."""
     if shape is None:
         return "?"
     text = _SHAPE_TEXT.get(shape)
     if text is None:
         if len(_SHAPE_TEXT) > _CACHE_MAX:
             _SHAPE_TEXT.clear()
-        text = _SHAPE_TEXT[shape] = format_shape(shape)
+        text = _SHAPE_TEXT[shape] = format_shape(tuple(_short_dim(d) for d in shape))
     return text
 
 

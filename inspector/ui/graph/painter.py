@@ -39,6 +39,13 @@ from inspector.ui.graph.style import RGB, Palette, text_on
 #: Below this many screen pixels per font pixel, text is unreadable: draw plain boxes.
 TEXT_MIN_SCALE = 5.0 / FONT_SIZE
 ARROW = 7.0
+#: Zoomed out past TEXT_MIN_SCALE, a view of at most this many items still names them...
+FAR_TITLE_LIMIT = 400
+#: ...with titles blown up to at least this many screen pixels, where they fit in the box.
+LEGIBLE_PX = 7.0
+#: ...or beside the box when it does not fit, down to this zoom (below it the boxes are
+#: specks and the titles beside them would be all there is to see).
+BESIDE_MIN_SCALE = 0.15
 FRAME_ALPHA = 150
 
 
@@ -126,6 +133,8 @@ class GraphPainter:
         else:
             self._paint_edges_batched(p, data, segs, state)
             self._paint_nodes_batched(p, data, nodes, state)
+            if len(nodes) <= FAR_TITLE_LIMIT:
+                self._paint_far_titles(p, data, nodes, state, scale)
         if state.selected is not None and 0 <= state.selected < len(data.rects):
             x0, y0, x1, y1 = data.rects[state.selected]
             pen = QPen(qcolor(state.palette.selection), max(2.5, 2.5 / max(scale, 1e-9)))
@@ -336,6 +345,47 @@ class GraphPainter:
                 self._paint_op(p, i, c, rect, state, border)
             if dim:
                 p.setOpacity(1.0)
+
+    def _paint_far_titles(self, p: QPainter, data: SceneData, nodes: np.ndarray,
+                          state: PaintState, scale: float) -> None:
+        """Node titles on a fitted small graph: without them a 9-node model fitted into a
+        short window was a set of blank coloured boxes. Drawn at LEGIBLE_PX on screen, and
+        only where the title fits inside its box."""
+        f = max(1.0, LEGIBLE_PX / (FONT_SIZE * max(scale, 1e-9)))
+        p.setFont(self._bold)
+        rects = data.rects[nodes] if len(nodes) else np.zeros((0, 4))
+        gap = 4.0 / max(scale, 1e-9)
+        for k, i in enumerate(nodes.tolist()):
+            c = data.contents[i]
+            title = getattr(c, "title", "")
+            if not title:
+                continue
+            x0, y0, x1, y1 = data.rects[i]
+            w = self._width(title, self._bold) * f
+            h = FONT_SIZE * f
+            if w <= (x1 - x0) - 4 and h <= (y1 - y0):
+                rgb = self._header_rgb(i, state) if c.kind not in ("input", "output") else \
+                    state.palette.io_fill
+                p.setPen(qcolor(text_on(rgb)))
+                tx, ty = (x0 + x1) / 2 - w / 2, y0 + min(h + 2, (y1 - y0) * 0.75)
+            elif scale >= BESIDE_MIN_SCALE:
+                # Too small a box (a tall chain fitted into a short window): the title goes
+                # beside it, on the canvas, where no other box is.
+                tx, ty = x1 + gap, (y0 + y1) / 2 + h * 0.35
+                lx0, ly0, lx1, ly1 = tx, ty - h, tx + w, ty + h * 0.3
+                hit = ((rects[:, 0] < lx1) & (rects[:, 2] > lx0)
+                       & (rects[:, 1] < ly1) & (rects[:, 3] > ly0))
+                hit[k] = False
+                if hit.any():
+                    continue
+                p.setPen(qcolor(state.palette.node_text))
+            else:
+                continue
+            p.save()
+            p.translate(tx, ty)
+            p.scale(f, f)
+            self._text(p, 0.0, 0.0, title)
+            p.restore()
 
     def _paint_io(self, p: QPainter, c, rect: QRectF, pal: Palette, border: QPen) -> None:
         p.setPen(border)

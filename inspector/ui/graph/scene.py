@@ -245,29 +245,63 @@ def _seg_boxes(segs: np.ndarray) -> np.ndarray:
     ])
 
 
+def _item_path(item: Any) -> tuple[str, ...]:
+    if item.kind == "node" and item.node is not None:
+        return tuple(item.node.group)
+    if item.kind == "group":
+        return tuple(item.group)[:-1]  # a collapsed box sits in its parent's frame
+    return ()
+
+
+def _framed(paths: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Each group path mapped to the innermost group that gets a frame (or ()): a group of
+    one member (one node, one collapsed box or one framed subgroup) gets none and its
+    member sits in the parent's frame. PyTorch exports scope every op (`/conv/Conv`), and a
+    title bar and padding around each single op fitted 5 ops in 1000 px where Netron fits 11."""
+    every: set[tuple[str, ...]] = set()
+    direct: dict[tuple[str, ...], int] = {}
+    for path in paths:
+        if path:
+            direct[path] = direct.get(path, 0) + 1
+            every.update(path[:d] for d in range(1, len(path) + 1))
+    kids: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for g in every:
+        if len(g) > 1:
+            kids.setdefault(g[:-1], []).append(g)
+    keep: dict[tuple[str, ...], bool] = {}
+    up: dict[tuple[str, ...], int] = {}  # what a group adds to its parent's members
+    for g in sorted(every, key=len, reverse=True):  # innermost first
+        members = direct.get(g, 0) + sum(up[c] for c in kids.get(g, ()))
+        keep[g] = members > 1
+        up[g] = 1 if keep[g] else members  # an unframed group's member moves up
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for g in sorted(every, key=len):
+        out[g] = g if keep[g] else (out[g[:-1]] if len(g) > 1 else ())
+    return out
+
+
 def _group_ids(items: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, dict[tuple[str, ...], int]] | None:
-    """(innermost group id per item or -1, parent id per group) for the layout, so that each
-    expanded group's frame holds its members and nothing else; None when there are no groups."""
+    """(innermost framed group id per item or -1, parent id per group) for the layout, so that
+    each expanded group's frame holds its members and nothing else; None when there are no
+    frames. Groups of one member get no frame (see `_framed`)."""
     ids: dict[tuple[str, ...], int] = {}
     parent: list[int] = []
+    paths = [_item_path(item) for item in items]
+    framed = _framed(paths)
 
     def gid(path: tuple[str, ...]) -> int:
         if path not in ids:
-            up = gid(path[:-1]) if len(path) > 1 else -1
+            up = framed[path[:-1]] if len(path) > 1 else ()
+            up_id = gid(up) if up else -1
             ids[path] = len(parent)
-            parent.append(up)
+            parent.append(up_id)
         return ids[path]
 
     group_of = np.full(len(items), -1, dtype=np.int64)
-    for i, item in enumerate(items):
-        if item.kind == "node" and item.node is not None:
-            path = tuple(item.node.group)
-        elif item.kind == "group":
-            path = tuple(item.group)[:-1]  # a collapsed box sits in its parent's frame
-        else:
-            continue
-        if path:
-            group_of[i] = gid(path)
+    for i, path in enumerate(paths):
+        home = framed.get(path, ()) if path else ()
+        if home:
+            group_of[i] = gid(home)
     if not parent:
         return None
     return group_of, np.asarray(parent, dtype=np.int64), ids

@@ -54,6 +54,11 @@ def summary_text(result: Any) -> str:
                                                                        result.loss_kind)
     text = (f"loss {result.loss:.4g} ({loss_name}) on output '{result.output_name}', "
             f"target {target}")
+    red = getattr(result, "reduction", None) or {}
+    if red:
+        logits = red.get("from_logits")
+        on = "" if logits is None else (" on logits" if logits else " on probabilities")
+        text += f". Reduction: {red['formula']}{on}, as {red['keras']}"
     if result.uncovered:
         items = list(result.uncovered.items())
         shown = "; ".join(f"{k}: {v}" for k, v in items[:3])

@@ -6,6 +6,7 @@ live), an image preview for image inputs, a summary and histogram otherwise."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
 from inspector.ir import Value
 from inspector.runtime.stats import summarize
 from inspector.ui.panels._common import HistogramPlot, Panel, stats_text
-from inspector.ui.panels.input_options import InputOptions
+from inspector.ui.panels.input_options import InputOptions, short_shape
 
 MAX_EDITABLE = 32
 SLIDER_STEPS = 1000
@@ -51,15 +53,17 @@ class FeatureRow:
     """One feature's spin box and slider, kept in step with each other."""
 
     def __init__(self, grid: QGridLayout, row: int, label: str, value: float,
-                 lo: float, hi: float, on_change) -> None:
+                 lo: float, hi: float, on_change, *, integer: bool = False,
+                 limits: tuple[float, float] | None = None) -> None:
         self.lo, self.hi = lo, hi
         self._on_change = on_change
         self.label = QLabel(label)
         self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(4)
+        self.spin.setDecimals(0 if integer else 4)
         span = hi - lo
-        self.spin.setRange(lo - 10 * span, hi + 10 * span)  # typing may leave the slider range
-        self.spin.setSingleStep(span / 100)
+        # typing may leave the slider range, but not the input's real limits (token ids)
+        self.spin.setRange(*(limits or (lo - 10 * span, hi + 10 * span)))
+        self.spin.setSingleStep(1.0 if integer else span / 100)
         self.spin.setValue(value)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
@@ -99,6 +103,9 @@ class InputEditor(Panel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.arrays: dict[str, np.ndarray] = {}
+        self.model = None
+        #: Inputs shown with a value before any run; edits to them are kept for every run.
+        self.preset: set[str] = set()
         self.rows: dict[str, list[FeatureRow]] = {}
         self.previews: dict[str, pg.ImageItem] = {}
         buttons = QHBoxLayout()
@@ -109,7 +116,18 @@ class InputEditor(Panel):
             buttons.addWidget(b)
         buttons.addSpacing(12)
         self.options = InputOptions(self)
-        buttons.addWidget(self.options, 1)
+        # Many symbolic dims make the options row wider than a 1100 px window: it scrolls
+        # sideways inside the panel instead of widening the dock (and the window) past the screen.
+        self.options_scroll = QScrollArea(self)
+        self.options_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.options_scroll.setWidgetResizable(True)
+        self.options_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.options_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.options_scroll.setWidget(self.options)
+        self.options_scroll.setMinimumWidth(120)
+        self.options_scroll.setFixedHeight(self.options.sizeHint().height()
+                                           + self.options_scroll.horizontalScrollBar().sizeHint().height())
+        buttons.addWidget(self.options_scroll, 1)
         self._layout.addLayout(buttons)
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
@@ -121,6 +139,42 @@ class InputEditor(Panel):
         self._timer.setInterval(THROTTLE_MS)
         self._timer.timeout.connect(self._emit_edited)
 
+    def set_model(self, model) -> None:
+        """The model whose inputs are shown: its inputs' limits (token ids below the
+        embedding's row count) and the values that need setting before a run come from it."""
+        self.model = model
+
+    def _spec_info(self) -> dict:
+        from inspector.runtime.errors import RunError
+        from inspector.runtime.inputs import fixed_inputs, input_specs
+
+        if self.model is None:
+            return {}
+        try:
+            specs = {s.name: s for s in input_specs(self.model)}
+            fixed = fixed_inputs(self.model)
+        except RunError:
+            return {}
+        return {"specs": specs, "fixed": fixed}
+
+    def _before_run_value(self, name: str, info: dict) -> np.ndarray | None:
+        """A value to edit before the first run, for a small numeric input."""
+        from inspector.runtime.errors import RunError
+        from inspector.runtime.inputs import SMALL_INPUT, resolve_shape
+
+        spec = info.get("specs", {}).get(name)
+        if spec is None:
+            return None
+        if name in info["fixed"]:
+            return info["fixed"][name]
+        try:
+            shape, dt = resolve_shape(spec), spec.numpy_dtype
+        except RunError:
+            return None
+        if dt.kind not in "biuf" or int(np.prod(shape)) > SMALL_INPUT:
+            return None
+        return np.zeros(shape, dt)
+
     def set_inputs(self, specs: Sequence[Value] | Mapping[str, Value],
                    arrays: Mapping[str, np.ndarray],
                    feature_names: Mapping[str, Sequence[str]] | None = None) -> None:
@@ -129,17 +183,33 @@ class InputEditor(Panel):
         self._timer.stop()
         self.arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}
         self.rows, self.previews = {}, {}
+        self.preset = set()
+        info = self._spec_info() if values else {}
         body = QWidget()
         col = QVBoxLayout(body)
         for spec in values:
             a = self.arrays.get(spec.name)
-            box = QGroupBox(f"{spec.name}  {spec.type_label}", body)
+            box = QGroupBox(f"{spec.name}  {(spec.dtype or '?')}[{short_shape(spec.shape)}]", body)
+            box.setToolTip(f"{spec.name}  {spec.type_label}")
             inner = QVBoxLayout(box)
-            if a is None:
+            if a is None and (early := self._before_run_value(spec.name, info)) is not None:
+                # Editable before the first run: a model that checks a value (silero-vad's
+                # sr) cannot run on Random/Zeros/Ones, which now keep what is set here.
+                self.arrays[spec.name] = a = np.array(early, copy=True)
+                self.preset.add(spec.name)
+                kept = a.dtype.kind in "iub" or spec.name in info.get("fixed", {})
+                inner.addWidget(QLabel(
+                    "set before running: Random, Zeros and Ones keep this value" if kept else
+                    "editable before running: the model runs on these values once every input "
+                    "has one; Random, Zeros and Ones make new ones"))
+                inner.addLayout(self._feature_grid(spec.name, a, (feature_names or {}).get(spec.name),
+                                                   info))
+            elif a is None:
                 inner.addWidget(QLabel("no value yet: Random, Zeros, Ones or From file... makes "
                                        "one and runs the model on it"))
             elif a.dtype.kind in "iuf" and _features(a) <= MAX_EDITABLE:
-                inner.addLayout(self._feature_grid(spec.name, a, (feature_names or {}).get(spec.name)))
+                inner.addLayout(self._feature_grid(spec.name, a, (feature_names or {}).get(spec.name),
+                                                   info))
             elif _image_like(a):
                 inner.addWidget(self._image_preview(spec.name, a))
                 inner.addWidget(QLabel(stats_text(summarize(a))))
@@ -165,15 +235,37 @@ class InputEditor(Panel):
         super().clear()
         self.set_inputs([], {})
 
-    def _feature_grid(self, name: str, a: np.ndarray, labels: Sequence[str] | None) -> QGridLayout:
+    def _feature_grid(self, name: str, a: np.ndarray, labels: Sequence[str] | None,
+                      info: dict | None = None) -> QGridLayout:
+        from inspector.runtime.inputs import allowed_values
+
         grid = QGridLayout()
         flat = a.reshape(-1).astype(np.float64)
         lo, hi = slider_range(flat)
+        integer = a.dtype.kind in "iub"
+        limits = None
+        spec = (info or {}).get("specs", {}).get(name)
+        if integer:
+            if spec is not None and spec.vocab:
+                # token ids index an embedding of `vocab` rows: 0 .. vocab-1 and nothing else
+                lo, hi = 0.0, float(spec.vocab - 1)
+                limits = (lo, hi)
+            elif a.dtype.kind == "b":
+                lo, hi = 0.0, 1.0
+                limits = (0.0, 1.0)
+            else:
+                info_ = np.iinfo(a.dtype)
+                limits = (float(max(info_.min, -2**53)), float(min(info_.max, 2**53)))
+                allowed = allowed_values(self.model, name) if self.model is not None else []
+                if allowed:
+                    lo = min(lo, *map(float, allowed))
+                    hi = max(hi, *map(float, allowed))
         rows = []
         for i, v in enumerate(flat):
             label = labels[i] if labels is not None and i < len(labels) else f"[{i}]"
             rows.append(FeatureRow(grid, i, label, float(v), lo, hi,
-                                   lambda x, n=name, k=i: self._edited(n, k, x)))
+                                   lambda x, n=name, k=i: self._edited(n, k, x),
+                                   integer=integer, limits=limits))
         grid.setColumnStretch(2, 1)
         self.rows[name] = rows
         return grid
@@ -195,10 +287,31 @@ class InputEditor(Panel):
     def _edited(self, name: str, index: int, value: float) -> None:
         arr = self.arrays[name]
         arr.reshape(-1)[index] = value
+        if self.model is not None and (a_fixed(self.model, name)
+                                       or (name in self.preset and arr.dtype.kind in "iub")):
+            # A control value (a rate, a flag, an id) set by hand stays for later Random,
+            # Zeros and Ones inputs; float features still follow the button pressed.
+            from inspector.runtime.inputs import set_input_values
+
+            set_input_values(self.model, {name: arr})
+        if not self._complete():
+            return  # before the first run there is no full input to run on yet
         # Throttle, not debounce: a burst of moves becomes one emit THROTTLE_MS after its
         # first move (with the values as they are then), so a long drag still updates live.
         if not self._timer.isActive():
             self._timer.start()
+
+    def _complete(self) -> bool:
+        """True when every input has a value here (after a run, or all small ones)."""
+        if self.model is None:
+            return True
+        from inspector.runtime.errors import RunError
+        from inspector.runtime.inputs import input_specs
+
+        try:
+            return all(s.name in self.arrays for s in input_specs(self.model))
+        except RunError:
+            return True
 
     def _emit_edited(self) -> None:
         self.inputs_edited.emit({k: v.copy() for k, v in self.arrays.items()})
@@ -207,9 +320,18 @@ class InputEditor(Panel):
         if kind != "file":
             self.request_input(kind)
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Input from file", "", INPUT_FILTER)
+        # Start where the model is: its inputs usually sit beside it (not the working folder).
+        start = str(Path(self.model.path).parent) if getattr(self.model, "path", "") else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Input from file", start, INPUT_FILTER)
         if path:
             self.request_input("file", path)
+
+
+def a_fixed(model, name: str) -> bool:
+    """True when input `name` of `model` is one made the same for every run."""
+    from inspector.runtime.inputs import fixed_inputs
+
+    return name in fixed_inputs(model)
 
 
 def _features(a: np.ndarray) -> int:

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 from inspector.ir import format_shape
 from inspector.runtime.errors import InputError
@@ -90,6 +98,27 @@ def dim_fields(specs: Sequence[InputSpec]) -> list[DimField]:
     return list(fields.values())
 
 
+#: Dim names longer than this are cut in the middle on screen (the tooltip has them whole):
+#: paddle2onnx's `p2o.DynamicDimension.0` pushed the Inspect row past the window's edge.
+DIM_LABEL_CHARS = 14
+
+
+def elide(text: str, limit: int = DIM_LABEL_CHARS) -> str:
+    """`text` cut in the middle to `limit` characters ("p2o.Dy…ension.0")."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[-(limit - 1 - head):]
+
+
+def short_shape(shape) -> str:
+    """A shape label with each long symbolic dim elided."""
+    if shape is None:
+        return "?"
+    return "x".join(elide(d, 10) if isinstance(d, str) else ("?" if d is None else str(d))
+                    for d in shape)
+
+
 def _looks_like_image(spec: InputSpec) -> bool:
     try:
         return spec.shape is not None and spec.image_layout is not None
@@ -139,6 +168,9 @@ class InputOptions(QWidget):
         self.mean_std: tuple[list[float], list[float]] | None = None
         self.shapes = QLabel(self)
         self.shapes.setStyleSheet("color: #555555;")
+        # The shapes text may be long; it is cut at the window's edge rather than widening it.
+        self.shapes.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.shapes.setMinimumWidth(40)
         for w in (self.seed_label, self.seed, self.dims_box, self.scaling_label, self.scaling,
                   self.row_label, self.row, self.standardize):
             lay.addWidget(w)
@@ -167,7 +199,7 @@ class InputOptions(QWidget):
         self.dim_spins = {}
         for f in dim_fields(self.specs):
             choice.dims.setdefault(f.key, f.default)
-            label = QLabel(f.label, self.dims_box)
+            label = QLabel(elide(f.label), self.dims_box)
             spin = QSpinBox(self.dims_box)
             spin.setRange(1, MAX_DIM)
             spin.setMaximumWidth(110)
@@ -228,6 +260,7 @@ class InputOptions(QWidget):
             except InputError:
                 parts.append(f"{spec.name} ?")
         self.shapes.setText("→ " + ", ".join(parts) if parts else "")
+        self.shapes.setToolTip(self.shapes.text())
 
     def _changed(self) -> None:
         self._show_shapes()
