@@ -65,7 +65,7 @@ def test_bad_files_in_one_window_then_a_good_one(qtbot, main_window, bad_paths, 
         assert expected is not None, f"{path.name} should be refused by load_model"
         before = len(_boxes(main_window))
         main_window.open_paths([str(path)])
-        qtbot.waitUntil(lambda: len(_boxes(main_window)) > before, timeout=20_000)
+        qtbot.waitUntil(lambda before=before: len(_boxes(main_window)) > before, timeout=20_000)
         qtbot.waitUntil(lambda: not main_window.model_tabs(), timeout=5_000)
         qtbot.wait(20)  # a second message would come in the same turn of the loop
         boxes = _boxes(main_window)
