@@ -19,7 +19,6 @@ from onnx import TensorProto
 from inspector.loaders.onnx_types import NUMPY_NAMES
 from inspector.progress import NO_TASK, Cancelled, Task
 from inspector.runtime.errors import InputError, RunError
-from inspector.runtime.structured_values import StructuredValue, split_values
 from inspector.runtime.onnx_blocked import (
     BatchUnblocker,
     BlockedValue,
@@ -29,6 +28,7 @@ from inspector.runtime.onnx_blocked import (
     nchwc_block_size,
     rewrite_blocked,
 )
+from inspector.runtime.structured_values import StructuredValue, split_values
 
 # The fast path writes onnxruntime's optimised copy of the probe to a temporary file.
 _FAST_PATH_MAX_BYTES = 1 << 30

@@ -11,7 +11,6 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # --------------------------------------------------------------------------- protobuf
 
 
