@@ -52,8 +52,13 @@ def _live_top_levels() -> dict[int, str]:
 def _settle(app: object) -> None:
     from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 
+    import gc
+
     QThreadPool.globalInstance().waitForDone(int(_SETTLE_S * 1000))
     for _ in range(3):
+        # A closed window's Python side may sit in a reference cycle (pyqtgraph's plots and
+        # their menus): collected, it is gone; kept alive by a reference, it is a leak.
+        gc.collect()
         QCoreApplication.processEvents()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         gc.collect()  # Python-owned widgets held only by reference cycles (pyqtgraph's)
