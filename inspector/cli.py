@@ -118,6 +118,12 @@ def _feeds(model: Model, spec: str, seed: int) -> dict[str, np.ndarray]:
 
     if spec in ("random", "zeros", "ones"):
         return make_inputs(model, kind=spec, seed=seed)
+    from inspector.loaders.registry import ModelLoadError, check_regular_file
+
+    try:
+        check_regular_file(spec)  # a FIFO given as --input would block the open
+    except ModelLoadError as e:
+        raise CliError(str(e)) from None
     return load_inputs(Path(spec), model)
 
 
@@ -161,19 +167,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     model = _load(args.file)
     feeds = _feeds(model, args.input, args.seed)
+    from inspector.runtime.structured_values import flatten_all
+
     result = run_activations(model, feeds)
     values = dict(result.values)
+    # Sequences, maps and optionals as `name/...` arrays (documented in structured_values).
+    values.update(flatten_all(result.structured))
     summary = {
         "file": model.path,
         "inputs": _array_summary(feeds),
         "outputs": _array_summary(result.outputs),
+        "structured": {k: v.summary() for k, v in result.structured.items()},
         "skipped": result.skipped,
         "seconds": result.seconds,
         "engine": result.engine,
     }
     if result.note:
         summary["note"] = result.note
-    lines = [f"wrote {len(values)} activations to {{out}}"]
+    lines = [f"wrote {len(values)} arrays ({len(result.values)} activations) to {{out}}"]
     lines += [f"note: {result.note}"] if result.note else []
     lines += [f"skipped {key}: {why}" for key, why in result.skipped.items()]
     return _write_and_report(args, values, summary, lines)

@@ -61,12 +61,12 @@ def test_info_table_is_readable() -> None:
         ("info", "/no/such/model.onnx"),
         ("info",),
         ("frobnicate", "x"),
-        ("run", str(SAMPLES / "digits_cnn.onnx"), "--input", "/no/such.npy", "-o", "/tmp/x.npz"),
-        ("render", str(SAMPLES / "digits_cnn.onnx"), "-o", "/tmp/out.gif"),
+        ("run", str(SAMPLES / "digits_cnn.onnx"), "--input", "/no/such.npy", "-o", "{tmp}/x.npz"),
+        ("render", str(SAMPLES / "digits_cnn.onnx"), "-o", "{tmp}/out.gif"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
-    proc = cli(*args)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
+    proc = cli(*(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -93,34 +93,95 @@ def test_run_writes_every_node_output_equal_to_onnxruntime(tmp_path: Path) -> No
     assert summary["values"][name]["shape"] == list(expected.shape)
 
 
-def test_grad_writes_node_and_weight_gradients(tmp_path: Path) -> None:
+def _bce_loss(proto: onnx.ModelProto, x: np.ndarray) -> float:
+    """-log p(target 1) of the iris model's sigmoid output, computed by onnxruntime."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    (p,) = sess.run(None, {sess.get_inputs()[0].name: x})
+    return float(-np.log(p.astype(np.float64)).sum())
+
+
+def test_grad_equals_finite_differences_through_onnxruntime(tmp_path: Path) -> None:
+    """Loss and weight gradients equal central differences of onnxruntime's own loss."""
+    from onnx import numpy_helper
+
     out = tmp_path / "grads.npz"
     model = SAMPLES / "iris_mlp.onnx"
+    x = np.load(SAMPLES / "iris_mlp_input.npy")
     proc = cli("grad", str(model), "--input", str(SAMPLES / "iris_mlp_input.npy"), "--target", "1",
                "--loss", "ce", "-o", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
-    grads = np.load(out)
     proto = onnx.load(str(model))
-    weight_keys = [k for k in grads.files if "/" in k]
-    assert weight_keys, grads.files
-    inits = {t.name: t for t in proto.graph.initializer}
-    # every 2-D initializer (the dense kernels) has a gradient of its own shape
-    for t in inits.values():
-        if len(t.dims) == 2:
-            match = [k for k in weight_keys if grads[k].shape == tuple(t.dims)]
-            assert match, t.name
-    assert json.loads(proc.stdout)["loss"] > 0
+    summary = json.loads(proc.stdout)
+    assert summary["loss"] == pytest.approx(_bce_loss(proto, x), rel=1e-5)
+    with np.load(out) as npz:
+        grads = {k: npz[k] for k in npz.files}
+    # Weights are keyed <node name>/<weight role>; map each to its initializer.
+    nodes = {n.name: n for n in proto.graph.node}
+    inits = {t.name: i for i, t in enumerate(proto.graph.initializer)}
+    checked = 0
+    for key in [k for k in grads if k.endswith("/B") and k[:-2] in nodes]:  # MatMul and Add
+        init_name = nodes[key[:-2]].input[1]
+        idx = inits[init_name]
+        w0 = numpy_helper.to_array(proto.graph.initializer[idx]).astype(np.float32)
+        assert grads[key].shape == w0.shape, key
+        for flat in range(w0.size):
+            eps = 1e-2
+            vals = []
+            for sign in (1, -1):
+                w = w0.copy().reshape(-1)
+                w[flat] += sign * eps
+                p = onnx.ModelProto()
+                p.CopyFrom(proto)
+                p.graph.initializer[idx].CopyFrom(
+                    numpy_helper.from_array(w.reshape(w0.shape), init_name))
+                vals.append(_bce_loss(p, x))
+            numeric = (vals[0] - vals[1]) / (2 * eps)
+            got = float(grads[key].reshape(-1)[flat])
+            assert got == pytest.approx(numeric, rel=2e-2, abs=1e-3), (key, flat, got, numeric)
+            checked += 1
+    assert checked == 81  # every weight and bias entry of the model
+    assert any(np.abs(g).max() > 0.1 for g in grads.values())
 
 
-@pytest.mark.parametrize("suffix", [".png", ".svg"])
-def test_render_writes_a_diagram(tmp_path: Path, suffix: str) -> None:
-    out = tmp_path / f"graph{suffix}"
-    proc = cli("render", str(SAMPLES / "digits_cnn.onnx"), "-o", str(out))
-    assert proc.returncode == 0, proc.stderr
-    assert out.stat().st_size > 1000
-    if suffix == ".svg":
-        text = out.read_text(encoding="utf-8")
-        assert "Conv" in text and "MaxPool" in text
+def _svg_viewbox(path: Path) -> tuple[float, float]:
+    import re
+
+    m = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', path.read_text(encoding="utf-8"))
+    assert m, "no viewBox in the SVG"
+    return float(m.group(1)), float(m.group(2))
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_render_draws_every_op_in_the_flow_direction(tmp_path: Path, horizontal: bool) -> None:
+    """The PNG decodes to the SVG's size at 1.5x, is mostly white with real ink on it, runs
+    along the flow axis, and the SVG names every op type of the model."""
+    from PIL import Image
+
+    model = SAMPLES / "digits_cnn.onnx"
+    extra = ("--horizontal",) if horizontal else ()
+    png, svg = tmp_path / "graph.png", tmp_path / "graph.svg"
+    for out in (png, svg):
+        proc = cli("render", str(model), "-o", str(out), *extra)
+        assert proc.returncode == 0, proc.stderr
+    w, h = _svg_viewbox(svg)
+    with Image.open(png) as im:
+        assert im.format == "PNG"
+        size = im.size
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    assert abs(size[0] - w * 1.5) <= 2 and abs(size[1] - h * 1.5) <= 2, (size, w, h)
+    # 13 nodes in a chain: the long side is the flow axis.
+    long_side, short_side = (size[0], size[1]) if horizontal else (size[1], size[0])
+    assert long_side > 4 * short_side, size
+    ink = (np.abs(rgb - 255).sum(axis=2) > 30).mean()
+    assert 0.03 < ink < 0.6, ink  # neither blank nor a filled rectangle
+    assert tuple(rgb[0, 0]) == (255, 255, 255)
+    colours = {tuple(c) for c in rgb.reshape(-1, 3)[:: 97]}
+    assert len(colours) > 20  # category colours, text, edges: not one flat colour
+    text = svg.read_text(encoding="utf-8")
+    for op in {n.op_type for n in onnx.load(str(model)).graph.node}:
+        assert op in text, op
 
 
 def test_gui_without_a_display_says_so_in_one_line() -> None:

@@ -245,6 +245,18 @@ class _Builder:
                 done.add(cur)
                 ly = layers[cur[0]]
                 ins = [refs.get(r, "") for r, _ in calls[cur]]
+                for r, _ in calls[cur]:
+                    if r in refs:
+                        continue
+                    # A broken link is drawn unconnected, and said, not silently dropped.
+                    if (r[0], r[1]) in calls:
+                        why = "which depends on it in turn (a cycle)"
+                    else:
+                        why = "which the file does not define"
+                    self.warnings.append(
+                        f"Layer '{cur[0]}' takes its input from '{r[0]}', {why}; "
+                        "that input is left unconnected."
+                    )
                 outs = self.call(
                     ly, path, scope, ins, recorded, need.get(cur, 1), cur, raw_calls.get(cur)
                 )

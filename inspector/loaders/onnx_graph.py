@@ -23,6 +23,11 @@ FunctionKey = tuple[str, str, str]  # (domain, name, overload)
 
 
 @lru_cache(maxsize=4096)
+def as_text(value: str | bytes) -> str:
+    """A protobuf string field as text; undecodable bytes become U+FFFD."""
+    return value if type(value) is str else bytes(value).decode("utf-8", "replace")
+
+
 def formal_inputs(op_type: str, domain: str, opset: int | None) -> tuple[tuple[str, bool], ...]:
     """(formal input name, is variadic) for an op from its onnx schema; () when unknown."""
     try:
@@ -153,6 +158,14 @@ class GraphBuilder:
     ) -> Graph:
         # Read each protobuf field once: upb field access is the cost on 100k-node graphs.
         rows = [(n, n.name, n.op_type, n.domain, tuple(n.input), tuple(n.output)) for n in nodes]
+        # ONNX is proto2: its strings are not checked as UTF-8, and upb hands back bytes for
+        # ones that do not decode (a flipped bit in an op type). Make them text once here.
+        if not all(type(r[1]) is str and type(r[2]) is str and type(r[3]) is str
+                   and all(type(v) is str for v in r[4]) and all(type(v) is str for v in r[5])
+                   for r in rows):
+            rows = [(r[0], as_text(r[1]), as_text(r[2]), as_text(r[3]),
+                     tuple(as_text(v) for v in r[4]), tuple(as_text(v) for v in r[5]))
+                    for r in rows]
         constants: dict[str, Tensor] = {}
         for np_, _, op, domain, _, outs in rows:
             if op == "Constant" and outs and _domain_key(domain) == "":

@@ -16,7 +16,7 @@ from onnx import GraphProto, ModelProto
 
 from inspector.ir import Model
 from inspector.ir.model import count_parameters
-from inspector.loaders.onnx_graph import GraphBuilder
+from inspector.loaders.onnx_graph import GraphBuilder, as_text
 from inspector.loaders.onnx_tensors import ExternalData
 from inspector.loaders.registry import LoaderSpec, ModelLoadError, register
 from inspector.progress import Task
@@ -148,6 +148,44 @@ def _inference_copy(proto: ModelProto) -> ModelProto:
     return m
 
 
+# Sentinels exporters write for "to the end" (Slice ends) or "no limit"; other integer
+# constants this large are a corrupt file. onnx's data propagation walks such values
+# element by element (a Reshape target of 2**40 + 1 took minutes and gigabytes).
+_INT_SENTINELS = frozenset({2**63 - 1, -(2**63), 2**31 - 1, -(2**31), 2**63 - 2**10})
+_SMALL_CONSTANT = 64
+
+
+def _absurd_shape_constant(proto: ModelProto) -> bool:
+    """True when a small int32/int64 constant or initializer of the main graph holds a value
+    over 2**31 that is not a sentinel."""
+    from onnx import numpy_helper
+
+    ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+    tensors = [t for t in proto.graph.initializer
+               if t.data_type in ints and t.data_location != onnx.TensorProto.EXTERNAL]
+    for n in proto.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value" and a.t.data_type in ints:
+                    tensors.append(a.t)
+                elif a.name == "value_ints" and any(
+                        abs(v) >= 2**31 and v not in _INT_SENTINELS for v in a.ints):
+                    return True
+    for t in tensors:
+        count = 1
+        for d in t.dims:
+            count *= max(int(d), 0)
+        if count > _SMALL_CONSTANT:
+            continue
+        try:
+            values = numpy_helper.to_array(t).reshape(-1).tolist()
+        except Exception:  # noqa: BLE001 - an undecodable constant: inference will say so
+            continue
+        if any(abs(int(v)) >= 2**31 and int(v) not in _INT_SENTINELS for v in values):
+            return True
+    return False
+
+
 def _infer(proto: ModelProto, warnings: list[str]) -> GraphProto | None:
     """The shape-inferred main graph, or None (with a warning) when inference fails."""
     known = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "ai.onnx.preview"}
@@ -158,7 +196,11 @@ def _infer(proto: ModelProto, warnings: list[str]) -> GraphProto | None:
         if copy.ByteSize() > INFERENCE_LIMIT:
             warnings.append("Shapes were not inferred: the graph is too large for shape inference.")
             return None
-        inferred = onnx.shape_inference.infer_shapes(copy, strict_mode=False, data_prop=True)
+        data_prop = not _absurd_shape_constant(proto)
+        if not data_prop:
+            warnings.append("A shape constant holds an absurd value (over 2**31); shapes were "
+                            "inferred without propagating values.")
+        inferred = onnx.shape_inference.infer_shapes(copy, strict_mode=False, data_prop=data_prop)
         return inferred.graph
     except Exception as e:  # noqa: BLE001 - inference is best effort; the graph still opens
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
@@ -179,7 +221,7 @@ def load(path: Path, task: Task) -> Model:
             f"The file uses ONNX IR v{proto.ir_version}, newer than this onnx library "
             f"(v{onnx.IR_VERSION}); some details may be missing."
         )
-    opsets = {o.domain or "ai.onnx": int(o.version) for o in proto.opset_import}
+    opsets = {as_text(o.domain) or "ai.onnx": int(o.version) for o in proto.opset_import}
     schema_opsets = {("" if d == "ai.onnx" else d): v for d, v in opsets.items()}
     newest = onnx.defs.onnx_opset_version()
     if opsets.get("ai.onnx", 0) > newest:
@@ -206,7 +248,7 @@ def load(path: Path, task: Task) -> Model:
 
     sources = count_parameters(graph)
     parameters = sum(v for k, v in sources.items() if k != "subgraphs")
-    producer = f"{proto.producer_name} {proto.producer_version}".strip()
+    producer = f"{as_text(proto.producer_name)} {as_text(proto.producer_version)}".strip()
     task.report(1.0, "Opened")
     return Model(
         format="onnx",
@@ -215,8 +257,8 @@ def load(path: Path, task: Task) -> Model:
         producer=producer,
         format_version=f"ONNX IR v{proto.ir_version}",
         opsets=opsets,
-        metadata={p.key: p.value for p in proto.metadata_props},
-        doc=proto.doc_string,
+        metadata={as_text(p.key): as_text(p.value) for p in proto.metadata_props},
+        doc=as_text(proto.doc_string),
         functions=tuple(functions),
         parameters=parameters,
         parameter_sources=sources,

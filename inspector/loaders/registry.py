@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,12 +84,14 @@ def load_model(path: str | os.PathLike[str], task: Task = NO_TASK) -> Model:
     passes through when the task was cancelled.
     """
     p = Path(path)
-    if not p.exists():
-        raise ModelLoadError(f"{p}: no such file")
-    if p.is_dir():
-        raise ModelLoadError(f"{p}: is a folder, not a model file")
+    check_regular_file(p)
     try:
-        with p.open("rb") as f:
+        # O_NONBLOCK: if the path was swapped for a FIFO after the stat, open must not wait
+        # for a writer.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ModelLoadError(f"{p}: {_kind(os.fstat(f.fileno()).st_mode)}, not a model file")
             head = f.read(HEAD_BYTES)
     except OSError as e:
         raise ModelLoadError(f"{p}: cannot be read ({e.strerror or e})") from None
@@ -125,6 +128,35 @@ def load_model(path: str | os.PathLike[str], task: Task = NO_TASK) -> Model:
     if len(errors) == 1:
         raise UnsupportedFileError(errors[0])
     raise UnsupportedFileError(errors[0] + "; " + "; ".join(e.split(": ", 1)[-1] for e in errors[1:]))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "is a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device"
+    return "is not a regular file"
+
+
+def check_regular_file(path: str | os.PathLike[str]) -> None:
+    """Raise `ModelLoadError` unless `path` is an existing regular file (after symlinks).
+
+    Checked with stat before anything opens the file: opening a FIFO blocks until a writer
+    comes, and reading a device such as /dev/zero never ends.
+    """
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise ModelLoadError(f"{p}: no such file") from None
+    except OSError as e:
+        raise ModelLoadError(f"{p}: cannot be read ({e.strerror or e})") from None
+    if not stat.S_ISREG(mode):
+        raise ModelLoadError(f"{p}: {_kind(mode)}, not a model file")
 
 
 def _safe_sniff(spec: LoaderSpec, head: bytes, path: Path) -> bool:

@@ -20,6 +20,7 @@ from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
 from inspector.runtime.keras_convert import PREACT_SUFFIX, convert_keras
 from inspector.runtime.keras_lowered import KerasLowering, is_code_layer, lower_keras_file
 from inspector.runtime.onnx_probe import ProbeSession
+from inspector.runtime.structured_values import StructuredValue
 
 # A few sessions stay open so re-running the same model (new input) skips session creation;
 # more would hold several models' weights in memory at once.
@@ -39,6 +40,9 @@ class ActivationResult:
     by_node: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Sequence, map and optional values (ZipMap's class -> probability maps, an If that
+    #: returns a sequence), by value name; see runtime.structured_values.
+    structured: dict[str, StructuredValue] = field(default_factory=dict)
     engine: str = "onnxruntime"  # Keras: "lowering", or "tf2onnx" when a layer forced it
     note: str = ""  # why the fallback engine ran, for the UI and CLI to say
 
@@ -74,13 +78,13 @@ def _run_onnx(
 ) -> ActivationResult:
     sess = session_for(model.path, lazy=lazy)
     task.report(0.1, "running every node")
-    captured = sess.run(feeds, task.part(0.1, 1.0))
+    captured, structured = sess.run_all(feeds, task.part(0.1, 1.0))
     values: Mapping[str, np.ndarray] = captured if lazy else captured.materialize()
     by_node = {
         node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
     }
     outputs = {n: values[n] for n in sess.output_names if n in values}
-    return ActivationResult(values, outputs, by_node, dict(sess.skipped))
+    return ActivationResult(values, outputs, by_node, dict(sess.skipped), structured=structured)
 
 
 def keras_feeds(

@@ -28,6 +28,7 @@ from inspector.runtime.onnx_blocked import (
     nchwc_block_size,
     rewrite_blocked,
 )
+from inspector.runtime.structured_values import StructuredValue, split_values
 
 # The fast path writes onnxruntime's optimised copy of the probe to a temporary file.
 _FAST_PATH_MAX_BYTES = 1 << 30
@@ -49,7 +50,11 @@ def _elem_type_name(elem_type: int) -> str:
 
 
 def _skip_reason(vtype: onnx.TypeProto | None) -> str | None:
-    """None when a value of this type can be a probe output, else why not."""
+    """None when a value of this type can be a probe output, else why not.
+
+    Sequences, maps and optionals come back from onnxruntime as lists, dicts and None (see
+    structured_values) when every tensor inside them has a numpy type.
+    """
     if vtype is None:
         return "type unknown after shape inference"
     kind = vtype.WhichOneof("value")
@@ -60,9 +65,21 @@ def _skip_reason(vtype: onnx.TypeProto | None) -> str | None:
         if et not in _NUMPY_TYPES:
             return f"{_elem_type_name(et)} has no numpy type in onnxruntime"
         return None
+    if kind == "sequence_type":
+        if not vtype.sequence_type.HasField("elem_type"):
+            return "sequence element type unknown after shape inference"
+        return _skip_reason(vtype.sequence_type.elem_type)
+    if kind == "optional_type":
+        if not vtype.optional_type.HasField("elem_type"):
+            return "optional element type unknown after shape inference"
+        return _skip_reason(vtype.optional_type.elem_type)
+    if kind == "map_type":
+        if vtype.map_type.key_type not in _NUMPY_TYPES:
+            return f"map key {_elem_type_name(vtype.map_type.key_type)} has no numpy type"
+        return _skip_reason(vtype.map_type.value_type)
     if kind is None:
         return "type unknown after shape inference"
-    return f"{kind.replace('_type', '')} values cannot be returned as arrays"
+    return f"{kind.replace('_type', '')} values cannot be returned by onnxruntime"
 
 
 def _infer(proto: onnx.ModelProto) -> onnx.ModelProto:
@@ -98,9 +115,15 @@ def expose_all_values(proto: onnx.ModelProto) -> tuple[onnx.ModelProto, list[str
             if reason is not None:
                 skipped.append(f"{out}: {reason}")
                 continue
-            vi = graph.output.add()
-            vi.name = out
-            vi.type.CopyFrom(types[out])
+            try:
+                vi = onnx.ValueInfoProto()
+                vi.name = out
+                vi.type.CopyFrom(types[out])
+            except (UnicodeError, ValueError, TypeError):
+                # A corrupt name (bytes that are not UTF-8) cannot be a graph output.
+                skipped.append(f"{out!r}: the name is not valid text")
+                continue
+            graph.output.append(vi)
             already.add(out)
     return probe, skipped
 
@@ -142,7 +165,14 @@ class ProbeSession:
             raise RunError(f"{path.name}: not a readable ONNX model ({type(e).__name__})") from None
         _inline_small_external(proto, path.resolve().parent)
         # expose=False runs the file as is (a Keras probe already outputs every layer).
-        probe, skipped = expose_all_values(proto) if expose else (proto, [])
+        try:
+            probe, skipped = expose_all_values(proto) if expose else (proto, [])
+        except RecursionError:
+            raise RunError(f"{path.name}: the model is nested too deeply to run") from None
+        except (UnicodeError, ValueError, TypeError, AttributeError) as e:
+            # Corrupt protobufs can parse and still hold fields python cannot decode.
+            raise RunError(f"{path.name}: the model cannot be prepared for a run "
+                           f"({type(e).__name__}: {e})") from None
         self.skipped: dict[str, str] = dict(s.split(": ", 1) for s in skipped)
         self.path = path
         self._threads = threads
@@ -178,7 +208,9 @@ class ProbeSession:
         if self._threads is not None:
             opts.intra_op_num_threads = int(self._threads)
             opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
+        # FATAL only: a failed kernel logs its error to stderr (fd 2) beside the RunError we
+        # raise, breaking the CLI's one-line contract.
+        opts.log_severity_level = 4
         # Spinning worker threads steal the GUI's core and, on a shared 2-core machine, made
         # runs slower (bench_activations: MobileNetV2 probe median 107 -> 53 ms).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -247,10 +279,17 @@ class ProbeSession:
         return session
 
     def run(self, feeds: dict[str, np.ndarray], task: Task = NO_TASK) -> CapturedValues:
-        """Run once; return {value name: array} for the inputs and every exposed value.
+        """Run once; return {value name: array} for the inputs and every exposed tensor.
 
         Values are converted to plain NCHW arrays when first read (see CapturedValues).
+        Sequences, maps and optionals are left out; `run_all` returns them too.
         """
+        return self.run_all(feeds, task)[0]
+
+    def run_all(
+        self, feeds: dict[str, np.ndarray], task: Task = NO_TASK
+    ) -> tuple[CapturedValues, dict[str, StructuredValue]]:
+        """Run once; return (every tensor value, every sequence/map/optional value)."""
         import onnxruntime as ort
 
         missing = [n for n in self.input_names if n not in feeds]
@@ -264,6 +303,7 @@ class ProbeSession:
             )
         task.report(0.0, "running the model")
         run_opts = ort.RunOptions()
+        run_opts.log_severity_level = 4
         stop = threading.Event()
         watcher = None
         if task.cancelled is not None:
@@ -283,10 +323,12 @@ class ProbeSession:
             if watcher is not None:
                 watcher.join()
         task.check()
-        raw: dict[str, np.ndarray] = dict(zip(self._fetch, arrays, strict=True))
+        raw, structured = split_values(dict(zip(self._fetch, arrays, strict=True)))
         raw.update((n, np.asarray(feeds[n])) for n in self.input_names)
         task.report(1.0, "done")
-        return CapturedValues(self.value_names, raw, self._blocked, self._padded, self._batch)
+        names = [n for n in self.value_names if n not in structured]
+        captured = CapturedValues(names, raw, self._blocked, self._padded, self._batch)
+        return captured, structured
 
 
 def _inline_small_external(proto: onnx.ModelProto, folder: Path) -> None:

@@ -22,7 +22,11 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> QMess
     text = " ".join(str(message).split())
     window = parent.window() if parent is not None else None
     box = getattr(window, "_error_box", None) if window is not None else None
-    if isinstance(box, QMessageBox) and box.isVisible():
+    try:
+        showing = isinstance(box, QMessageBox) and box.isVisible()
+    except RuntimeError:  # the user closed it and Qt deleted it (WA_DeleteOnClose)
+        showing = False
+    if showing:
         if text not in box.text():
             box.setText(box.text() + "\n\n" + text)
         if details:

@@ -56,17 +56,33 @@ def test_bytes_that_parse_as_empty_model_proto(tmp_path: Path) -> None:
     assert "not an ONNX model" in _one_line_error(path)  # ...but it is not a model
 
 
-def test_corrupt_bytes_in_the_middle(tmp_path: Path) -> None:
+def test_corrupt_graph_length_is_refused(tmp_path: Path) -> None:
+    """The graph field's length varint claims more bytes than the file has."""
     data = bytearray(_model_bytes())
-    data[20:60] = os.urandom(40)
+    assert data[2] == 0x3A  # field 7 (graph), wire type 2: its length varint follows
+    data[3:6] = b"\xff\xff\x7f"  # 2 MB, far past the end of a 16 KB file
     path = tmp_path / "corrupt.onnx"
     path.write_bytes(bytes(data))
-    try:
-        model = load_model(path)
-    except ModelLoadError as e:
-        assert "\n" not in str(e)
-    else:  # the bytes happened to land in weight data: the graph must still be whole
-        assert model.format == "onnx"
+    assert "not an ONNX model" in _one_line_error(path)
+
+
+def test_corrupt_bytes_in_weight_data_load_with_those_weights(tmp_path: Path) -> None:
+    """Bytes overwritten inside a weight's raw data leave the graph whole; the weight read
+    back holds exactly the overwritten values."""
+    data = bytearray(_model_bytes())
+    raw = np.arange(4096, dtype=np.float32).tobytes()
+    at = bytes(data).find(raw)
+    assert at > 0
+    patch = np.full(10, -7.5, np.float32).tobytes()
+    data[at + 400: at + 440] = patch  # elements 100..109
+    path = tmp_path / "corrupt.onnx"
+    path.write_bytes(bytes(data))
+    model = load_model(path)
+    assert [n.op_type for n in model.graph.nodes] == ["MatMul", "Relu"]
+    w = model.graph.initializers["w"].numpy().reshape(-1)
+    expect = np.arange(4096, dtype=np.float32)
+    expect[100:110] = -7.5
+    np.testing.assert_array_equal(w, expect)
 
 
 def test_wrong_extension_keras_file_is_not_onnx(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_slider_edit_updates_output_and_neurons(qtbot, main_window, open_model) 
     assert editor.rows["features"] is rows and rows[2].slider.value() == 900
 
 
-def test_fast_drag_coalesces_runs(qtbot, main_window, open_model) -> None:
+def test_fast_drag_coalesces_runs(qtbot, main_window, open_model, tmp_path) -> None:
     tab, dock = _start(qtbot, main_window, open_model)
     rows = dock.input_editor.rows["features"]
     started: list[bool] = []
@@ -79,7 +79,7 @@ def test_fast_drag_coalesces_runs(qtbot, main_window, open_model) -> None:
                     timeout=10_000)
     assert 1 <= len(started) < moves
     assert abandoned == []  # never a run on top of a running one
-    main_window.grab().save("/tmp/test_input_live_edit.png")
+    main_window.grab().save(str(tmp_path / "test_input_live_edit.png"))
 
 
 def test_edits_during_a_run_wait_and_only_the_newest_runs(qtbot, main_window, open_model) -> None:

@@ -120,7 +120,7 @@ def _pil_pixels(path, size: tuple[int, int]) -> np.ndarray:
         return np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR), np.float32)
 
 
-def test_image_scaling_presets_give_their_ranges(qtbot, main_window, open_model):
+def test_image_scaling_presets_give_their_ranges(qtbot, main_window, open_model, tmp_path):
     tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
     dock = main_window.inspect
     options = dock.input_editor.options
@@ -148,7 +148,7 @@ def test_image_scaling_presets_give_their_ranges(qtbot, main_window, open_model)
     np.testing.assert_allclose(fed["-1-1"], pixels / 127.5 - 1.0, atol=1e-5)
     np.testing.assert_allclose(fed["imagenet"], (pixels / 255.0 - grey_mean) / grey_std, atol=1e-5)
     _ran(qtbot, tab, lambda a: True)
-    main_window.grab().save("/tmp/test_input_image_options.png")
+    main_window.grab().save(str(tmp_path / "test_input_image_options.png"))
 
 
 def _iris_mean_std() -> tuple[np.ndarray, np.ndarray]:

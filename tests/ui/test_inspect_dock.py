@@ -9,7 +9,7 @@ import pytest
 from tests.ui.conftest import SAMPLES_DIR
 
 
-def test_backprop_fills_the_gradients_tab(qtbot, main_window, open_model) -> None:
+def test_backprop_fills_the_gradients_tab(qtbot, main_window, open_model, tmp_path) -> None:
     tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
     dock = main_window.inspect
     dock.request_input("file", str(SAMPLES_DIR / "digits_cnn_input.npy"))
@@ -34,7 +34,7 @@ def test_backprop_fills_the_gradients_tab(qtbot, main_window, open_model) -> Non
     assert dock.training_panel.train_button.isEnabled() is False
     dock.views.setCurrentWidget(dock.gradients_panel)
     qtbot.wait(10)
-    main_window.grab().save("/tmp/test_dock_gradients.png")
+    main_window.grab().save(str(tmp_path / "test_dock_gradients.png"))
 
 
 def test_leaving_the_walkthrough_undims_the_graph(qtbot, main_window, open_model):

@@ -34,7 +34,7 @@ def iris():
     return model, feeds, result
 
 
-def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits) -> None:
+def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits, tmp_path) -> None:
     from inspector.ui.panels.gradients import GradientsPanel
 
     model, _, result = digits
@@ -59,7 +59,7 @@ def test_norm_bars_are_the_gradient_norms_in_graph_order(qtbot, digits) -> None:
     assert shown[-1][0] == model.graph.nodes[-1].name
     assert f"target {result.target}" in panel.summary.text() and f"{result.loss:.4g}" in panel.summary.text()
     panel.show()
-    grab_nonblank(panel, "/tmp/test_gradients_panel.png")
+    grab_nonblank(panel, str(tmp_path / "test_gradients_panel.png"))
 
 
 def test_log_scale_keeps_the_order_of_the_norms(qtbot, digits) -> None:
@@ -89,7 +89,7 @@ def test_selected_node_shows_its_output_gradient(qtbot, digits) -> None:
     assert panel.selected_bar.opts["x"] == [[n for n, _ in panel.norm_values()].index(node.name)]
 
 
-def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits) -> None:
+def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits, tmp_path) -> None:
     from inspector.ui.panels.gradients import GradientsPanel
 
     model, feeds, result = digits
@@ -107,7 +107,7 @@ def test_saliency_over_the_image_is_abs_input_gradient(qtbot, digits) -> None:
     np.testing.assert_array_equal(sal.heat_item.image, np.abs(g[0, :, :, 0]).astype(np.float32))
     assert sal.heat.max() > 0
     panel.show()
-    grab_nonblank(sal, "/tmp/test_saliency_image.png")
+    grab_nonblank(sal, str(tmp_path / "test_saliency_image.png"))
 
 
 def test_saliency_of_a_feature_vector_is_bars(qtbot, iris) -> None:
@@ -133,10 +133,14 @@ def test_weight_gradient_beside_the_weights(qtbot, iris) -> None:
     panel = WeightPanel()
     qtbot.addWidget(panel)
     panel.resize(1300, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
     panel.set_weights(node)
+    panel.set_gradient(None)
+    assert not panel.grad_plot.isVisible()  # no gradient yet: the plot is hidden
     g = result.values[f"{node.name}/{node.weights[0].name}"]
     panel.set_gradient(g)
-    assert panel.grad_plot.isVisible() or not panel.isVisible()
+    assert panel.grad_plot.isVisible() and panel.grad_colorbar.isVisible()
     np.testing.assert_array_equal(panel.grad_image.image, g.astype(np.float32))
     cells = panel.cell_annotations(gradient=True)
     assert len(cells) == g.size
@@ -152,10 +156,21 @@ def test_gradient_norm_colours_follow_the_norms(iris) -> None:
     assert colors is not None and legend
     norms = result.norms
     hi = max(norms, key=norms.get)
-    lo = min((n for n in norms if norms[n] > 0), key=norms.get)
+    lo = min(norms, key=norms.get)
     assert colors[hi] == tuple(int(v) for v in viridis(np.array(1.0)).round())
-    assert colors[lo] == tuple(int(v) for v in viridis(np.array(0.0)).round()) or \
-        any(v == 0 for v in norms.values())
+    assert colors[lo] == tuple(int(v) for v in viridis(np.array(0.0)).round())
+    # The documented scale, computed here by hand: log10, exact zeros one decade under the
+    # smallest non-zero norm.
+    import math
+
+    smallest = min(v for v in norms.values() if v > 0)
+    bottom = math.log10(smallest / 10) if any(v == 0 for v in norms.values()) else \
+        math.log10(smallest)
+    top = math.log10(norms[hi])
+    for n, v in norms.items():
+        t = 0.0 if v == 0 else (math.log10(v) - bottom) / (top - bottom)
+        want = tuple(int(c) for c in viridis(np.array(t)).round())
+        assert all(abs(a - b) <= 1 for a, b in zip(colors[n], want, strict=True)), (n, v)
     # Brighter (later in viridis) means a larger norm: compare green channels on a sorted run.
     ranked = sorted(norms, key=norms.get)
     greens = [colors[n][1] for n in ranked]

@@ -46,7 +46,7 @@ def _trained_panel(qtbot, x, y, steps):
     return panel, blocker.args[0]
 
 
-def test_k_steps_plot_k_losses_and_leave_the_file_alone(qtbot, data) -> None:
+def test_k_steps_plot_k_losses_and_leave_the_file_alone(qtbot, data, tmp_path) -> None:
     from inspector.autodiff import train_steps
 
     x, y = data
@@ -69,7 +69,7 @@ def test_k_steps_plot_k_losses_and_leave_the_file_alone(qtbot, data) -> None:
                                (result.weights_after[key] - result.weights_before[key]).reshape(
                                    panel.delta_images[2].image.shape), rtol=1e-6)
     panel.show()
-    grab_nonblank(panel, "/tmp/test_training_panel.png")
+    grab_nonblank(panel, str(tmp_path / "test_training_panel.png"))
     panel.reset()
     assert panel.result is None and panel.loss_values() == []
     assert _sha(SOURCE) == before

@@ -30,7 +30,7 @@ def digits_run() -> tuple[np.ndarray, np.ndarray]:
     return act, probs
 
 
-def test_feature_maps_share_one_scale(qtbot, digits_run) -> None:
+def test_feature_maps_share_one_scale(qtbot, digits_run, tmp_path) -> None:
     act, _ = digits_run
     panel = ActivationPanel()
     qtbot.addWidget(panel)
@@ -43,7 +43,7 @@ def test_feature_maps_share_one_scale(qtbot, digits_run) -> None:
     assert panel.colorbar.levels() == pytest.approx((act.min(), act.max()))
     panel.resize(700, 500)
     panel.show()
-    grab_nonblank(panel, "/tmp/panel_activation_maps.png")
+    grab_nonblank(panel, str(tmp_path / "panel_activation_maps.png"))
 
 
 def test_channels_last_and_caps(qtbot) -> None:
@@ -89,7 +89,7 @@ def test_curve_equals_formula(qtbot, kind: str, params: dict) -> None:
     np.testing.assert_allclose(py, apply_activation(kind, pre, params))
 
 
-def test_dead_and_saturated_counts(qtbot) -> None:
+def test_dead_and_saturated_counts(qtbot, tmp_path) -> None:
     panel = ActivationFunctionPanel()
     qtbot.addWidget(panel)
     pre = np.array([[-3.0, -0.5, 0.0, 0.2, 2.0, 5.0, -4.5]])
@@ -104,7 +104,7 @@ def test_dead_and_saturated_counts(qtbot) -> None:
     np.testing.assert_allclose(py, e / e.sum())
     panel.resize(600, 400)
     panel.show()
-    grab_nonblank(panel, "/tmp/panel_activation_fn.png")
+    grab_nonblank(panel, str(tmp_path / "panel_activation_fn.png"))
 
 
 def test_output_top_k_order_and_labels(qtbot, digits_run, tmp_path) -> None:
@@ -136,7 +136,7 @@ def test_output_top_k_order_and_labels(qtbot, digits_run, tmp_path) -> None:
     panel.set_output(probs, labels)
     panel.resize(600, 400)
     panel.show()
-    grab_nonblank(panel, "/tmp/panel_output.png")
+    grab_nonblank(panel, str(tmp_path / "panel_output.png"))
 
 
 def test_keras_fused_activation_in_stats(qtbot) -> None:

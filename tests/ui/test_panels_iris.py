@@ -26,7 +26,7 @@ def iris():
     return model, x, outs
 
 
-def test_first_layer_heatmap_is_the_kernel(qtbot, iris) -> None:
+def test_first_layer_heatmap_is_the_kernel(qtbot, iris, tmp_path) -> None:
     from inspector.ui.panels import WeightPanel
 
     model, _, _ = iris
@@ -43,7 +43,7 @@ def test_first_layer_heatmap_is_the_kernel(qtbot, iris) -> None:
     assert (lo, hi) == pytest.approx((kernel.min(), kernel.max()))
     assert panel.colorbar.isVisible()
     panel.show()
-    img = grab_nonblank(panel, "/tmp/panel_iris_weights.png")
+    img = grab_nonblank(panel, str(tmp_path / "panel_iris_weights.png"))
     # Row-major on screen too: cell (0, 7) is right of cell (0, 0) in the drawn image.
     rect = panel.plot.getViewBox().mapViewToScene(panel.image.mapRectToView(
         panel.image.boundingRect())).boundingRect()
@@ -51,7 +51,7 @@ def test_first_layer_heatmap_is_the_kernel(qtbot, iris) -> None:
     assert img.shape[0] > 0
 
 
-def test_activation_bars_are_the_dense_outputs(qtbot, iris) -> None:
+def test_activation_bars_are_the_dense_outputs(qtbot, iris, tmp_path) -> None:
     from inspector.ui.panels import ActivationPanel
 
     model, _, outs = iris
@@ -65,10 +65,10 @@ def test_activation_bars_are_the_dense_outputs(qtbot, iris) -> None:
     assert f"dead (<= 0 after relu) {dead / 8:.1%}" in panel.stats_label.text()
     panel.resize(600, 450)
     panel.show()
-    grab_nonblank(panel, "/tmp/panel_iris_activations.png")
+    grab_nonblank(panel, str(tmp_path / "panel_iris_activations.png"))
 
 
-def test_neuron_view_of_iris(qtbot, iris) -> None:
+def test_neuron_view_of_iris(qtbot, iris, tmp_path) -> None:
     from inspector.ui.panels import NeuronView
 
     model, x, outs = iris
@@ -92,4 +92,4 @@ def test_neuron_view_of_iris(qtbot, iris) -> None:
     assert view.unit_tooltip(1, 3).startswith(f"hidden1[3] = {outs[0][0, 3]:.4g}")
     view.resize(700, 450)
     view.show()
-    grab_nonblank(view, "/tmp/panel_iris_neurons.png")
+    grab_nonblank(view, str(tmp_path / "panel_iris_neurons.png"))

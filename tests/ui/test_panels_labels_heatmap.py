@@ -69,7 +69,7 @@ def _h5_kernel(keras_path, group: str) -> np.ndarray:
         return np.asarray(f[group])
 
 
-def test_small_heatmap_cells_show_the_weights(qtbot) -> None:
+def test_small_heatmap_cells_show_the_weights(qtbot, tmp_path) -> None:
     from inspector.ui.panels import WeightPanel
 
     path = SAMPLES / "iris_mlp.keras"
@@ -91,7 +91,7 @@ def test_small_heatmap_cells_show_the_weights(qtbot) -> None:
     vb = panel.plot.getViewBox()
     rect = vb.mapViewToScene(panel.image.mapRectToView(panel.image.boundingRect())).boundingRect()
     assert rect.height() > 120
-    grab_nonblank(panel, "/tmp/test_weights_cells.png")
+    grab_nonblank(panel, str(tmp_path / "test_weights_cells.png"))
 
 
 def test_big_matrices_get_no_cell_text(qtbot) -> None:

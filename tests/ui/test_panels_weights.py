@@ -45,7 +45,7 @@ def _tiles(panel: WeightPanel) -> np.ndarray:
     return np.stack([img[r:r + h, c:c + w] for r, c in panel.tile_origins])
 
 
-def test_keras_and_onnx_kernels_draw_the_same_grid(panel, conv2_kernels) -> None:
+def test_keras_and_onnx_kernels_draw_the_same_grid(panel, conv2_kernels, tmp_path) -> None:
     keras_k, onnx_w = conv2_kernels
     assert keras_k.shape == (3, 3, 8, 16) and onnx_w.shape == (16, 8, 3, 3)
     panel.set_weights(Node("conv2", "Conv2D", weights=(weight("kernel", keras_k),)))
@@ -57,7 +57,7 @@ def test_keras_and_onnx_kernels_draw_the_same_grid(panel, conv2_kernels) -> None
     np.testing.assert_array_equal(onnx_tiles, onnx_w.reshape(16 * 8, 3, 3))
     np.testing.assert_allclose(keras_tiles, onnx_tiles, rtol=1e-6)
     panel.show()
-    grab_nonblank(panel, "/tmp/panel_weights_conv.png")
+    grab_nonblank(panel, str(tmp_path / "panel_weights_conv.png"))
 
 
 def test_kernel_layout_detection(conv2_kernels) -> None:
@@ -111,8 +111,8 @@ def test_gradient_beside_weights_and_diverging_map(panel) -> None:
     assert "does not match" in panel.notes()[0]
 
 
-def test_node_without_weights(panel) -> None:
+def test_node_without_weights(panel, tmp_path) -> None:
     panel.set_weights(Node("r", "Relu"))
     assert panel.kind == "none" and "no weights" in panel.stats_label.text()
     with pytest.raises(ValueError):
-        panel.export_npy("/tmp/never.npy")
+        panel.export_npy(str(tmp_path / "never.npy"))

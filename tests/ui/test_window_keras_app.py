@@ -26,7 +26,7 @@ def mobilenet(tmp_path_factory):
     return path, model
 
 
-def test_mobilenet_v2_in_the_window_matches_keras(qtbot, main_window, open_model, mobilenet):
+def test_mobilenet_v2_in_the_window_matches_keras(qtbot, main_window, open_model, mobilenet, tmp_path):
     path, model = mobilenet
     tab = open_model(path, timeout=60_000)
     layers = [la for la in model.layers if type(la).__name__ != "InputLayer"]
@@ -46,4 +46,4 @@ def test_mobilenet_v2_in_the_window_matches_keras(qtbot, main_window, open_model
         f = np.asarray(w, np.float64)
         expected = np.array([f.min(), f.max(), f.mean(), f.std()])
         assert any(np.allclose(b, expected, rtol=2e-5, atol=1e-6) for b in blocks)
-    main_window.grab().save("/tmp/window_mobilenet.png")
+    main_window.grab().save(str(tmp_path / "window_mobilenet.png"))

@@ -1,4 +1,5 @@
-"""A big model shows progress after a third of a second and Cancel stops it quietly while the
+"""A big model shows progress after a third of a second (the load is held open by a gate, so
+this does not depend on the machine's speed) and Cancel stops it quietly while the
 event loop keeps turning; export PNG/SVG from the window; screenshots are not blank."""
 
 from __future__ import annotations
@@ -37,7 +38,30 @@ def big_onnx(tmp_path_factory):
     return path
 
 
-def test_big_model_shows_progress_and_cancel_stops_it(qtbot, main_window, big_onnx):
+@pytest.fixture
+def gated_load(monkeypatch):
+    """load_model waits for `gate` (checking for Cancel meanwhile) before loading: the load
+    is still running when the progress delay passes, however fast the machine is."""
+    import threading
+
+    import inspector.loaders as loaders
+
+    gate = threading.Event()
+    real = loaders.load_model
+
+    def slow(path, task=None, *args, **kwargs):
+        while not gate.wait(0.01):
+            if task is not None:
+                task.check()  # raises Cancelled once Cancel is pressed
+        return real(path, task, *args, **kwargs) if task is not None else real(path)
+
+    monkeypatch.setattr(loaders, "load_model", slow)
+    yield gate
+    gate.set()
+
+
+def test_big_model_shows_progress_and_cancel_stops_it(qtbot, main_window, big_onnx, gated_load,
+                                                      tmp_path):
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -50,7 +74,7 @@ def test_big_model_shows_progress_and_cancel_stops_it(qtbot, main_window, big_on
     print(f"progress bar shown after {shown_after * 1000:.0f} ms (delay {PROGRESS_DELAY_MS} ms)")
     assert shown_after >= PROGRESS_DELAY_MS / 1000 * 0.9
     assert main_window._cancel.isVisible() and tab.busy and tab.model is None
-    main_window.grab().save("/tmp/window_progress.png")
+    main_window.grab().save(str(tmp_path / "window_progress.png"))
     ticks_while_loading = [t for t in ticks if t > t0]
     # Not frozen: a timer fired while the load ran (how often is a benchmark figure, see
     # tests/benchmarks/bench_responsiveness.py, not a timed assertion).
@@ -107,17 +131,17 @@ def test_export_png_and_svg_from_the_window(qtbot, main_window, open_model, tmp_
     assert tab.model is not None
 
 
-def test_window_screenshots_in_several_states(qtbot, main_window, open_model):
+def test_window_screenshots_in_several_states(qtbot, main_window, open_model, tmp_path):
     tab = open_model(SAMPLES_DIR / "digits_cnn.onnx")
-    main_window.grab().save("/tmp/window_graph.png")
-    _not_blank("/tmp/window_graph.png")
+    main_window.grab().save(str(tmp_path / "window_graph.png"))
+    _not_blank(str(tmp_path / "window_graph.png"))
     conv = next(n.name for n in tab.model.graph.nodes if n.op_type == "Conv")
     tab.view.select_node(conv)
     main_window.show_find()
     main_window.find_panel.query.setText("Relu")
     main_window.find_panel.search()
-    main_window.grab().save("/tmp/window_selected.png")
-    _not_blank("/tmp/window_selected.png")
+    main_window.grab().save(str(tmp_path / "window_selected.png"))
+    _not_blank(str(tmp_path / "window_selected.png"))
     main_window.tabs.setCurrentIndex(0)
-    main_window.grab().save("/tmp/window_gallery.png")
-    _not_blank("/tmp/window_gallery.png")
+    main_window.grab().save(str(tmp_path / "window_gallery.png"))
+    _not_blank(str(tmp_path / "window_gallery.png"))
