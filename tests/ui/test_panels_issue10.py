@@ -9,13 +9,17 @@ import pytest
 
 from tests.ui import _onnx_models as models
 
-SHOTS = "/tmp/shots/ui-panels"
+# Screenshots are evidence to look at, not compared: under pytest's temporary base (parallel
+# runs do not collide), or in MI_SHOTS_DIR when set.
+SHOTS = ""
 
 
 @pytest.fixture(autouse=True)
-def _shots_dir():
+def _shots_dir(tmp_path_factory):
     import os
 
+    global SHOTS
+    SHOTS = os.environ.get("MI_SHOTS_DIR") or str(tmp_path_factory.getbasetemp() / "ui-panels")
     os.makedirs(SHOTS, exist_ok=True)
 
 
