@@ -133,14 +133,8 @@ def layered_layout(
     centre = np.column_stack([x[:n], (top + bottom)[r.layer] / 2.0]) if n else np.zeros((0, 2))
     frames = np.zeros((0, 4))
     if nest is not None:
-        rect = np.hstack([centre - size / 2.0, centre + size / 2.0])
-        # A long edge that enters a frame runs inside it (its dummies are members): the frame
-        # encloses them too, or the edge ran along or past the frame's border.
-        dx = x[n: p.count]
-        dy = ((top + bottom) / 2.0)[p.layer[n: p.count]]
-        rect = np.vstack([rect, np.column_stack([dx, dy, dx, dy])])
-        frames = frame_boxes(nest, rect, np.concatenate([group_of, nest.member[n: p.count]]),
-                             (side[0], flow[0], side[1], flow[1]))
+        frames = _framed(nest, p, n, centre, size, x, (top + bottom) / 2.0, group_of,
+                         (side[0], flow[0], side[1], flow[1]))
     lo, hi = _bounds(centre, size, x[n:], frames)
     if len(frames) and not np.all(np.isnan(frames)):
         frames = frames - np.concatenate([lo, lo])
@@ -168,6 +162,19 @@ def layered_layout(
         crossings=int(crossings),
         frames=frames,
     )
+
+
+def _framed(nest, p, n: int, centre: np.ndarray, size: np.ndarray, x: np.ndarray,
+            layer_mid: np.ndarray, group_of: np.ndarray,
+            margins: tuple[float, float, float, float]) -> np.ndarray:
+    """The group frames around the nodes' boxes and the long edges' dummies: a long edge
+    that enters a frame runs inside it (its dummies are members), so the frame encloses
+    them too, or the edge ran along or past the frame's border."""
+    rect = np.hstack([centre - size / 2.0, centre + size / 2.0])
+    dx = x[n: p.count]
+    dy = layer_mid[p.layer[n: p.count]]
+    rect = np.vstack([rect, np.column_stack([dx, dy, dx, dy])])
+    return frame_boxes(nest, rect, np.concatenate([group_of, nest.member[n: p.count]]), margins)
 
 
 def _proper_and_nesting(n: int, r: Ranking, group_of: np.ndarray,
