@@ -73,12 +73,16 @@ def class_targets(target: int | float | np.ndarray | None, default: np.ndarray,
         return default
     t = np.asarray(target)
     if t.dtype.kind == "f":
-        if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
-            raise InputError(f"a cross-entropy target must be a class index, not {target!r}")
-    t = t.astype(np.int64)
+        bad = ~np.isfinite(t) | (t != np.round(t))
+        if np.any(bad):
+            raise InputError("a cross-entropy target must be a class index, not "
+                             f"{t[bad].flat[0]!r}")
     hi = max(classes, 2)
-    if np.any(t < 0) or np.any(t >= hi):
-        raise InputError(f"class {target!r} is out of range: the output has {hi} classes")
+    out = (t < 0) | (t >= hi)
+    if np.any(out):
+        raise InputError(f"class {t[out].flat[0].item()!r} is out of range: the output has "
+                         f"{hi} classes")
+    t = t.astype(np.int64)
     return np.broadcast_to(t, default.shape).copy()
 
 

@@ -54,6 +54,8 @@ def test_k_steps_plot_k_losses_and_leave_the_file_alone(qtbot, data, tmp_path) -
     panel, result = _trained_panel(qtbot, x, y, steps=6)
     assert _sha(SOURCE) == before
     assert panel.loss_values() == result.losses and len(result.losses) == 6
+    # Every layer of the sample is lowered: the window trained it without TensorFlow.
+    assert result.engine == "lowering" and "ONNX engine" in panel.status.text()
     # The same steps run directly (fresh copy, same data) give the same curve.
     again = train_steps(SOURCE, x, y, steps=6, lr=0.1, optimizer="sgd", loss="ce")
     np.testing.assert_allclose(panel.loss_values(), again.losses, rtol=1e-5)

@@ -309,8 +309,12 @@ class TrainingPanel(Panel):
         self.reset_button.setEnabled(True)
         self.progress.setValue(1000)
         first, last = (losses[0], losses[-1]) if losses else (float("nan"),) * 2
-        self._status(f"{len(losses)} steps: loss {first:.4g} → {last:.4g}. The file on disk is "
-                     "unchanged; Reset forgets this, Save trained copy… writes a new file.")
+        engine = ("ONNX engine, no TensorFlow" if getattr(result, "engine", "") == "lowering"
+                  else "TensorFlow GradientTape")
+        note = getattr(result, "note", "")
+        self._status(f"{len(losses)} steps ({engine}): loss {first:.4g} → {last:.4g}. "
+                     "The file on disk is unchanged; Reset forgets this, Save trained copy… "
+                     "writes a new file." + (f" Note: {note}." if note else ""))
         self.trained.emit(result)
 
     def _draw_changes(self) -> None:
