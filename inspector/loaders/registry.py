@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class LoaderSpec:
 
 
 _LOADERS: list[LoaderSpec] = []
+_BUILTINS_LOCK = threading.Lock()
 # Modules that register loaders on import; imported on first use so start-up stays fast.
 _BUILTIN_MODULES = ("inspector.loaders.onnx_loader", "inspector.loaders.keras_loader")
 #: The extensions the built-in modules claim, as data: the Open dialog and a folder drop need
@@ -59,15 +61,23 @@ def register(spec: LoaderSpec) -> LoaderSpec:
 
 
 def loaders() -> list[LoaderSpec]:
-    """Every registered loader, highest priority first."""
+    """Every registered loader, highest priority first.
+
+    Thread-safe: the app imports the loaders in a background thread at start-up while the
+    first file's load job may already ask for them. (The flag used to be set before the
+    imports ran, so the load job saw no loader and refused `model-inspector FILE` with
+    "not a model file this app can open".)
+    """
     global _builtins_loaded
     if not _builtins_loaded:
-        _builtins_loaded = True
-        for mod in _BUILTIN_MODULES:
-            try:
-                importlib.import_module(mod)
-            except ImportError:  # a format whose module is missing is simply not offered
-                pass
+        with _BUILTINS_LOCK:
+            if not _builtins_loaded:
+                for mod in _BUILTIN_MODULES:
+                    try:
+                        importlib.import_module(mod)
+                    except ImportError:  # a format whose module is missing is not offered
+                        pass
+                _builtins_loaded = True
     return sorted(_LOADERS, key=lambda s: -s.priority)
 
 
