@@ -69,14 +69,13 @@ def trainable_weights(model: Model, weights: Mapping[str, tuple[str, str]]) -> d
         cfg = (node.source or {}).get("config", {}) if isinstance(node.source, dict) else {}
         if isinstance(cfg, dict) and cfg.get("trainable") is False:
             frozen.add(node.name)
-    frozen_groups = {g for n in model.graph.nodes for g in n.group if g in frozen}
     owner = {n.name: n for n in model.graph.nodes}
     out = {}
     for init, (layer, var) in weights.items():
         node = owner.get(layer)
         if var in STATISTICS or layer in frozen:
             continue
-        if node is not None and any(g in frozen_groups for g in node.group):
+        if node is not None and any(g in frozen for g in node.group):  # a frozen submodel
             continue
         out[init] = f"{layer}/{var}"
     return out
@@ -239,6 +238,7 @@ def weight_locations(model: Model) -> dict[str, str]:
 
 
 def check_batch(feeds: Mapping[str, np.ndarray], y: np.ndarray) -> None:
+    """InputError unless every input and `y` have the same number of rows."""
     batch = {np.shape(v)[0] for v in feeds.values() if np.ndim(v)}
     if len(batch) != 1 or np.shape(y)[:1] != (next(iter(batch)),):
         raise InputError(f"x has {sorted(batch)} rows but y has {np.shape(y)[:1]}")

@@ -218,15 +218,14 @@ def _train_tape(path: str | Path, x: Any, y: Any, steps: int, lr: float, optimiz
                 loss: str, task: Task, record_activations: bool) -> TrainingResult:
     """`steps` steps with TensorFlow's GradientTape and Keras's own optimizer."""
     from inspector.autodiff.keras_tape import import_tf
+    from inspector.autodiff.onnx_training import check_batch
     from inspector.runtime.keras_convert import load_keras
 
     tf, keras = import_tf()
     task.report(0.0, "loading the Keras model")
     kmodel = load_keras(Path(path))  # a fresh object: training never touches a shared model
     feeds = _feeds(kmodel, x)
-    batch = {np.shape(v)[0] for v in feeds.values() if np.ndim(v)}
-    if len(batch) != 1 or np.shape(y)[0] not in batch:
-        raise InputError(f"x has {sorted(batch)} rows but y has {np.shape(y)[:1]}")
+    check_batch(feeds, np.asarray(y))
     loss_fn = _loss_fn(kmodel, loss, np.asarray(y), tf, keras)
     opt = (keras.optimizers.SGD(learning_rate=float(lr)) if optimizer == "sgd"
            else keras.optimizers.Adam(learning_rate=float(lr)))
