@@ -57,6 +57,9 @@ def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) ->
     key = (str(p), st.st_mtime_ns, st.st_size, expose, lazy)
     sess = _SESSIONS.get(key)
     if sess is None:
+        # The file changed (a training step rewrote it): its older sessions are stale.
+        for old in [k for k in _SESSIONS if k[0] == key[0] and k[1:3] != key[1:3]]:
+            del _SESSIONS[old]
         sess = ProbeSession(p, expose=expose, lazy=lazy)
         _SESSIONS[key] = sess
         while len(_SESSIONS) > _MAX_SESSIONS:

@@ -149,16 +149,63 @@ def explain_lines(
     if kind and out is not None:
         lines.append(_activation_sentence(kind, found[1], pre, np.asarray(out)))
     if gradients:
-        g = gradients.get(node.name) if model.format == "keras" else (
-            gradients.get(node.outputs[0]) if node.outputs else None
-        )
+        lines.extend(backward_lines(model, node, gradients, graph))
+    return lines
+
+
+def _grad_numbers(g: np.ndarray) -> tuple[float, str]:
+    """(L2 norm, "largest |g| = v at [i, j]") of one gradient array."""
+    f = np.asarray(g, dtype=np.float64)
+    norm = float(np.linalg.norm(f))
+    if f.size == 0:
+        return norm, ""
+    at = np.unravel_index(int(np.argmax(np.abs(f))), f.shape)
+    where = f" at [{', '.join(str(int(i)) for i in at)}]" if f.ndim else ""
+    return norm, f"largest {float(f[at]):+.3g}{where}"
+
+
+def _grad_key(model: Model, graph: Graph, value: str, gradients: Mapping[str, Any]) -> str | None:
+    """The key of value `value`'s gradient: the value name (ONNX, graph inputs) or, for Keras,
+    the name of the layer that produced it."""
+    if value in gradients:
+        return value
+    producer = graph.producer(value)
+    if producer is not None and model.format == "keras" and producer.name in gradients:
+        return producer.name
+    return None
+
+
+def backward_lines(model: Model, node: Node, gradients: Mapping[str, np.ndarray],
+                   graph: Graph | None = None) -> list[str]:
+    """This input's gradient numbers at `node`: what reaches its output, each weight's
+    gradient, and what it passes back to its inputs. Each sentence starts with "Backward"."""
+    graph = graph or model.graph
+    out_key = node.name if model.format == "keras" and node.name in gradients else (
+        node.outputs[0] if node.outputs and node.outputs[0] in gradients else None)
+    if out_key is None:
+        return []
+    norm, top = _grad_numbers(gradients[out_key])
+    if norm == 0:
+        return ["Backward: no error reaches its output for this input (the gradient there "
+                "is 0), so its weights would not change."]
+    lines = [f"Backward: d loss / d output has norm {norm:.3g}, {top}."]
+    parts = []
+    for w in node.weights:
+        g = gradients.get(f"{node.name}/{w.name}")
         if g is not None:
-            norm = float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
-            if norm == 0:
-                lines.append("Backward: no error reaches its output for this input (the "
-                             "gradient there is 0), so its weights would not change.")
-            else:
-                lines.append(f"Backward: the loss's gradient at its output has norm {norm:.3g}.")
+            wn, wtop = _grad_numbers(g)
+            parts.append(f"{w.name} norm {wn:.3g}, {wtop}")
+    if parts:
+        lines.append(f"Backward, its weights' gradients: {'; '.join(parts)}.")
+    passed = []
+    for v in node.inputs:
+        key = _grad_key(model, graph, v, gradients)
+        if key is not None:
+            passed.append((v, _grad_numbers(gradients[key])[0]))
+    if passed:
+        names = ", ".join(f"{v} (norm {n:.3g})" for v, n in passed)
+        ratio = f", {passed[0][1] / norm:.3g}x the norm that arrived" if len(passed) == 1 else ""
+        lines.append(f"Backward, passed on to its input: {names}{ratio}.")
     return lines
 
 

@@ -290,6 +290,20 @@ def test_conv1d_and_3d_and_depthwise_multiplier():
     check_vjp("Conv", [rnd(1, 3, 5, 5), rnd(6, 1, 3, 3)], {"group": 3, "strides": [2, 2]})
 
 
+@pytest.mark.parametrize("kw", [{}, {"strides": [2, 2]}, {"strides": [3, 2]},
+                                {"auto_pad": "SAME_UPPER", "strides": [2, 2]}])
+def test_pointwise_conv(kw):
+    # 1x1 kernels take a matrix-product path with no window copies; odd sizes and strides
+    # leave input rows and columns that no output reads (their gradient must be 0).
+    check_vjp("Conv", [rnd(2, 5, 7, 6), rnd(3, 5, 1, 1), rnd(3)], dict(kw))
+    check_vjp("Conv", [rnd(2, 5, 7, 6), rnd(3, 5, 1, 1)], dict(kw))
+
+
+def test_pointwise_conv_1d_and_3d():
+    check_vjp("Conv", [rnd(2, 3, 9), rnd(4, 3, 1), rnd(4)], {"strides": [2]})
+    check_vjp("Conv", [rnd(1, 2, 3, 4, 5), rnd(3, 2, 1, 1, 1)], {"strides": [1, 2, 2]})
+
+
 @pytest.mark.parametrize("kw", [{}, {"strides": [2, 2]}, {"pads": [1, 0, 1, 1], "strides": [2, 2]},
                                 {"group": 2, "dilations": [1, 2]},
                                 {"strides": [2, 2], "output_padding": [1, 1]}])

@@ -107,6 +107,9 @@ def _conv(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
         if len(ctx.x) > 2:
             out_dw.append(g.sum(axis=red) if ctx.x[2] is not None else None)
         return out_dw
+    if groups == 1 and k == 1 and max(begin + end) == 0 and max(dil) == 1:
+        return _pointwise(x, w, g, strides, len(ctx.x) > 2 and ctx.x[2] is not None,
+                          len(ctx.x) > 2)
     # cols: (G, Cg*K, N*P) in the weight's (c, kernel...) order so dW is one batched matmul.
     cols = np.stack([xp[s] for s in wins], axis=0)  # (K, N, C, *out)
     cols = cols.reshape(k, n, groups, cg, p).transpose(2, 3, 0, 1, 4).reshape(groups, cg * k, n * p)
@@ -125,6 +128,31 @@ def _conv(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     out: list[Grad] = [_unpad(dxp, begin, x.shape), dw]
     if len(ctx.x) > 2:
         out.append(g.sum(axis=(0, *range(2, g.ndim))) if ctx.x[2] is not None else None)
+    return out
+
+
+def _pointwise(x: np.ndarray, w: np.ndarray, g: np.ndarray, strides: Sequence[int],
+               has_bias: bool, bias_slot: bool) -> list[Grad]:
+    """A 1x1 convolution (any stride, no pad) is a matrix product per example: no window
+    copies (ResNet50: 36 of its 53 convolutions)."""
+    n, c = x.shape[:2]
+    m = w.shape[0]
+    sl = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)
+    xs = x[sl][(slice(None), slice(None)) + tuple(slice(0, d) for d in g.shape[2:])]
+    p = int(np.prod(g.shape[2:]))
+    gy = g.reshape(n, m, p)
+    xm = np.ascontiguousarray(xs).reshape(n, c, p)
+    wm = w.reshape(m, c)
+    dw = sum(gy[i] @ xm[i].T for i in range(n)).reshape(w.shape)
+    dxs = np.stack([wm.T @ gy[i] for i in range(n)]).reshape(xs.shape)
+    if all(s == 1 for s in strides) and xs.shape == x.shape:
+        dx = dxs
+    else:
+        dx = np.zeros_like(x)
+        dx[sl][(slice(None), slice(None)) + tuple(slice(0, d) for d in g.shape[2:])] = dxs
+    out: list[Grad] = [dx, dw]
+    if bias_slot:
+        out.append(g.sum(axis=(0, *range(2, g.ndim))) if has_bias else None)
     return out
 
 

@@ -21,6 +21,12 @@ from inspector.autodiff.rules.registry import (
 def _matmul(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     a, b = ctx.x
     g = first_grad(ctx, gys)
+    if a.ndim >= 2 and b.ndim == 2:
+        # Activations times a weight matrix (every dense layer): one 2-D product each way,
+        # rather than a batched product summed over the batch afterwards.
+        k, n = b.shape
+        g2 = np.asarray(g).reshape(-1, n)
+        return [(g2 @ b.T).reshape(a.shape), a.reshape(-1, k).T @ g2]
     # numpy/ONNX promote 1-D operands to matrices; undo that around the batch product.
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
