@@ -145,3 +145,38 @@ def test_window_screenshots_in_several_states(qtbot, main_window, open_model, tm
     main_window.tabs.setCurrentIndex(0)
     main_window.grab().save(str(tmp_path / "window_gallery.png"))
     _not_blank(str(tmp_path / "window_gallery.png"))
+
+
+def test_backprop_on_a_big_model_shows_progress_and_cancel_stops_it(qtbot, main_window,
+                                                                    big_onnx, monkeypatch):
+    """The 20,000-node chain's backward pass reports its progress by node and Cancel stops
+    it at the next report, leaving the model open and no gradients shown."""
+    import threading
+
+    from inspector.autodiff.rules import registry
+
+    tab = main_window.open_paths([str(big_onnx)])[0]
+    qtbot.waitUntil(lambda: tab.model is not None and not tab.busy, timeout=60_000)
+    gate = threading.Event()
+    relu = registry.RULES["Relu"]
+
+    def held(ctx, gys):  # each Relu waits a little: the sweep is still going when we look
+        gate.wait(0.003)
+        return relu(ctx, gys)
+
+    monkeypatch.setitem(registry.RULES, "Relu", held)
+    tab.backprop(None, "mse")
+    qtbot.waitUntil(lambda: main_window._progress.isVisible(), timeout=30_000)
+    qtbot.waitUntil(lambda: main_window._progress_label.text().startswith("backward"),
+                    timeout=30_000)
+    first = main_window._progress.value()
+    qtbot.waitUntil(lambda: main_window._progress.value() > first, timeout=10_000)
+    assert main_window._cancel.isVisible()
+    main_window._cancel.click()
+    qtbot.waitUntil(lambda: not tab.busy, timeout=5_000)
+    gate.set()
+    qtbot.waitUntil(lambda: not main_window._progress.isVisible())
+    qtbot.wait(200)  # a late result must not come back
+    assert tab.gradients is None and tab.model is not None
+    assert main_window.model_tabs() == [tab]
+    assert not [b for b in main_window.findChildren(QMessageBox) if b.isVisible()]

@@ -89,7 +89,7 @@ class GradientsPanel(Panel):
         self._layout.addLayout(row)
 
         self.norm_plot = make_plot(self, x_label="node (graph order; output on the right)",
-                                   y_label="‖d loss / d output‖")
+                                   y_label="gradient norm")
         item = self.norm_plot.getPlotItem()
         item.setTitle("◀ error flows backward", color="#7a4a00", size="9pt")
         self.norm_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#d62728", pen=None)
