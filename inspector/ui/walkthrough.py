@@ -112,6 +112,9 @@ class WalkthroughPanel(QWidget):
             return
         self.position.setText(f"step {self.index + 1} of {n}")
         lines = step.lines or (step.text,)
+        if self.backward.isChecked():
+            # Following the error: its numbers come first, the forward description after.
+            lines = tuple(sorted(lines, key=lambda t: not t.startswith("Backward")))
         body = "".join(
             f"<p style='color:#7a2a00'>{html.escape(t)}</p>" if t.startswith("Backward")
             else f"<p>{html.escape(t)}</p>" for t in lines)

@@ -79,6 +79,38 @@ def test_walkthrough_visits_every_layer_in_order_with_this_inputs_numbers(qtbot,
     assert seen == expected
 
 
+def test_walking_backward_leads_with_this_inputs_gradient_numbers(qtbot, main_window,
+                                                                 open_model):
+    """Digits CNN (Keras) after Backprop: the backward walk starts at the output layer and
+    its first lines are that layer's gradient numbers, equal to the gradient arrays."""
+    import numpy as np
+
+    from tests.ui.conftest import SAMPLES_DIR
+
+    tab = open_model(SAMPLES_DIR / "digits_cnn.keras")
+    dock = main_window.inspect
+    assert dock.request_input("file", str(SAMPLES_DIR / "digits_cnn_input.npy"))
+    qtbot.waitUntil(lambda: tab.activations is not None, timeout=30_000)
+    tab.backprop(None, "ce")
+    qtbot.waitUntil(lambda: tab.gradients is not None and not tab.busy, timeout=60_000)
+    dock.views.setCurrentWidget(dock.walkthrough)
+    walk = dock.walkthrough
+    walk.backward.setChecked(True)
+    qtbot.waitUntil(lambda: walk.current() is not None
+                    and any(t.startswith("Backward") for t in walk.current().lines))
+    step = walk.current()
+    assert step.node is tab.model.graph.nodes[-1]
+    g = np.asarray(tab.gradients.values[step.node.name], dtype=np.float64)
+    shown = walk.text.toPlainText().splitlines()
+    first = next(t for t in shown if t.strip())
+    assert first.startswith(step.node.name)  # the heading, then the backward numbers
+    body = [t for t in shown[1:] if t.strip()]
+    assert body[0] == f"Backward: d loss / d output has norm {np.linalg.norm(g):.3g}, " \
+        f"largest {g.flat[np.abs(g).argmax()]:+.3g} at [0, {int(np.abs(g).argmax())}]."
+    kernel = np.asarray(tab.gradients.values[f"{step.node.name}/kernel"], dtype=np.float64)
+    assert f"kernel norm {np.linalg.norm(kernel):.3g}" in body[1]
+
+
 def test_plots_follow_the_dark_theme(qtbot, main_window):
     import pyqtgraph as pg
 
