@@ -122,3 +122,37 @@ def test_plots_follow_the_dark_theme(qtbot, main_window):
     assert axes and all(a.textPen().color().lightness() > 150 for a in axes)
     main_window.set_theme("light")
     assert all(v.backgroundBrush().color().lightness() > 200 for v in views)
+
+
+def test_plot_texts_follow_the_dark_theme(qtbot, main_window, open_model):
+    """The Output bars' value labels and the Neurons layer names are drawn on the plot's
+    background: light on the dark theme (they were #222 on #1e1e1e), whether drawn before
+    or after the switch, and dark again on the light theme."""
+    import pyqtgraph as pg
+
+    from tests.ui.conftest import SAMPLES_DIR
+
+    tab = open_model(SAMPLES_DIR / "iris_mlp.onnx")
+    dock = main_window.inspect
+    tab.run()
+    qtbot.waitUntil(lambda: tab.activations is not None and not tab.busy, timeout=30_000)
+    dock.views.setCurrentWidget(dock.output_panel)
+    qtbot.waitUntil(lambda: bool(dock.output_panel._value_items))
+
+    def texts(panel):
+        return [i for v in panel.findChildren(pg.GraphicsView) if v.scene()
+                for i in v.scene().items() if isinstance(i, pg.TextItem) and i.isVisible()
+                and i.toPlainText().strip()]
+
+    main_window.set_theme("dark")
+    before = texts(dock.output_panel)
+    assert before and all(t.color.lightness() > 150 for t in before)
+    tab.run(tab.make_feeds("random", seed=5))  # drawn again, now on the dark theme
+    qtbot.waitUntil(lambda: not tab.busy, timeout=30_000)
+    dock.views.setCurrentWidget(dock.neuron_view)
+    qtbot.wait(100)
+    for panel in (dock.output_panel, dock.neuron_view):
+        drawn = texts(panel)
+        assert drawn and all(t.color.lightness() > 150 for t in drawn), panel
+    main_window.set_theme("light")
+    assert all(t.color.lightness() < 100 for t in texts(dock.output_panel))

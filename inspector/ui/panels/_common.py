@@ -249,9 +249,20 @@ def tile_maps(maps: np.ndarray, columns: int, gap: int = 1) -> tuple[np.ndarray,
 PLOT_COLORS = {"light": ("#ffffff", _FG), "dark": ("#1e1e1e", "#d0d0d0")}
 
 
+_THEME = {"name": "light"}
+
+
+def text_color() -> str:
+    """The current plot theme's text colour, for text items drawn on a plot's background
+    (bar values, layer names): dark grey on the light theme, light grey on the dark one."""
+    return PLOT_COLORS.get(_THEME["name"], PLOT_COLORS["light"])[1]
+
+
 def apply_plot_theme(root: QWidget, theme: str) -> int:
-    """Give every pyqtgraph view under `root` the theme's background, axes and axis labels;
-    returns how many views were restyled."""
+    """Give every pyqtgraph view under `root` the theme's background, axes, axis labels and
+    plot texts; returns how many views were restyled."""
+    old_fg = text_color()
+    _THEME["name"] = theme if theme in PLOT_COLORS else "light"
     bg, fg = PLOT_COLORS.get(theme, PLOT_COLORS["light"])
     views = root.findChildren(pg.GraphicsView)
     for view in views:
@@ -264,4 +275,7 @@ def apply_plot_theme(root: QWidget, theme: str) -> int:
                 item.setPen(pg.mkPen(fg))
                 item.setTextPen(pg.mkPen(fg))
                 item.label.setDefaultTextColor(pg.mkColor(fg))
+            elif isinstance(item, pg.TextItem) and item.color.name() in (
+                    pg.mkColor(old_fg).name(), pg.mkColor(_FG).name()):
+                item.setColor(fg)  # a text on the plot's background, not on a coloured cell
     return len(views)

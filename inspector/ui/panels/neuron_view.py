@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsRectItem, QWidget
 
-from inspector.ui.panels._common import Panel
+from inspector.ui.panels._common import Panel, text_color
 from inspector.ui.panels.colormaps import NEGATIVE_RGB, POSITIVE_RGB, signed_rgb
 
 #: A layer with more units than this is drawn as a summary box.
@@ -169,7 +169,7 @@ class NeuronView(Panel):
                         self._edges[(k, sign, level)] = item
             n = self._sizes[k]
             top = -(min(n, self.max_units) - 1) / 2 - 1.2
-            label = pg.TextItem(name, color="#222", anchor=(0.5, 1.0))
+            label = pg.TextItem(name, color=text_color(), anchor=(0.5, 1.0))
             label.setPos(self._x[k], top)
             self.box.addItem(label)
             if self._collapsed[k]:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QStacked
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
 from inspector.runtime.stats import downsample_2d, finite_levels, summarize
-from inspector.ui.panels._common import Panel, layout_plot, make_plot
+from inspector.ui.panels._common import Panel, layout_plot, make_plot, text_color
 from inspector.ui.panels.colormaps import get_colormap
 
 MODES = ("auto", "probabilities", "logits", "regression")
@@ -460,7 +460,7 @@ class OutputPanel(Panel):
             item.removeItem(t)
         self._value_items = []
         for i, (text, val) in enumerate(zip(texts, values, strict=False)):
-            label = pg.TextItem(text, color="#222", anchor=(0, 0.5))
+            label = pg.TextItem(text, color=text_color(), anchor=(0, 0.5))
             label.setPos(max(float(val), 0.0), float(i))
             item.addItem(label)
             self._value_items.append(label)
