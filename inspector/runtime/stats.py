@@ -118,6 +118,10 @@ def downsample_2d(matrix: np.ndarray, max_side: int = 1024) -> tuple[np.ndarray,
     m = np.asarray(matrix)
     rows, cols = m.shape
     factor = int(math.ceil(max(rows, cols) / max_side))
+    # A block never exceeds the short side: an 8 x 50257 LM head would otherwise become
+    # 0 rows (and pyqtgraph divides by the image's height). Its long side may then stay
+    # above max_side (8 x 50257: 1 x 6282).
+    factor = min(factor, max(1, min(rows, cols)))
     if factor <= 1:
         return m, 1
     r, c = rows // factor * factor, cols // factor * factor

@@ -45,6 +45,17 @@ def test_downsampling_keeps_bin_means() -> None:
     assert img[1, 2] == m[2:4, 4:6].mean()
 
 
+def test_downsampling_a_long_thin_matrix_keeps_every_row_block() -> None:
+    # An LM head (8 x 50257) and a [16, 50257] logits sequence: square blocks as wide as the
+    # long side asks for (50) would leave no rows at all.
+    m = np.random.default_rng(0).standard_normal((8, 50257)).astype(np.float32)
+    img, f = downsample_2d(m, max_side=1024)
+    assert f == 8 and img.shape == (1, 50257 // 8)
+    assert np.isclose(img[0, 3], m[:, 24:32].mean(), atol=1e-6)
+    img, f = downsample_2d(np.ones((16, 50257), np.float32), max_side=512)
+    assert img.shape[0] >= 1 and img.shape[1] >= 1 and f == 16
+
+
 def test_symmetric_levels_centre_on_zero() -> None:
     assert symmetric_levels(np.array([-0.5, 2.0])) == (-2.0, 2.0)
     assert symmetric_levels(np.zeros(3)) == (-1.0, 1.0)

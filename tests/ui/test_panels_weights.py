@@ -97,6 +97,17 @@ def test_big_matrix_is_block_averaged_with_a_note(panel) -> None:
     assert panel.current_array() is not None and panel.current_array().shape == big.shape
 
 
+def test_a_language_model_head_is_drawn_not_dropped(panel) -> None:
+    # 8 x 50257 (a small LM head): the block average used to leave 0 rows and pyqtgraph
+    # raised ZeroDivisionError inside the panel, so nothing was shown for the node.
+    head = np.random.default_rng(1).normal(size=(8, 50257)).astype(np.float32)
+    panel.set_weights(Node("lm_head", "MatMul", weights=(weight("W", head, "initializer"),)))
+    img = panel.image.image
+    assert img is not None and img.shape == (1, 50257 // 8) and panel.block == 8
+    np.testing.assert_allclose(img[0, 10], head[:, 80:88].mean(), rtol=1e-5)
+    assert any("means of 8x8 blocks" in n for n in panel.notes())
+
+
 def test_gradient_beside_weights_and_diverging_map(panel) -> None:
     w = np.arange(-6, 6, dtype=np.float32).reshape(3, 4)
     panel.set_weights(Node("d", "Dense", weights=(weight("kernel", w),)))

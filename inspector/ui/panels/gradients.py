@@ -91,6 +91,10 @@ class GradientsPanel(Panel):
         self.norm_plot = make_plot(self, x_label="node (graph order; output on the right)",
                                    y_label="gradient norm")
         item = self.norm_plot.getPlotItem()
+        for side in ("left", "bottom"):
+            # Its ticks are our own (node names, "1e-3" decades): an SI factor such as
+            # "(x0.001)" appended to the label would contradict them.
+            item.getAxis(side).enableAutoSIPrefix(False)
         item.setTitle("◀ error flows backward", color="#7a4a00", size="9pt")
         self.norm_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#d62728", pen=None)
         self.selected_bar = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#ff7f0e",
