@@ -154,7 +154,8 @@ def explain_lines(
 
 
 def _grad_numbers(g: np.ndarray) -> tuple[float, str]:
-    """(L2 norm, "largest |g| = v at [i, j]") of one gradient array."""
+    """(L2 norm, "largest -0.0541 at [10, 9]": the entry of largest magnitude, signed) of one
+    gradient array."""
     f = np.asarray(g, dtype=np.float64)
     norm = float(np.linalg.norm(f))
     if f.size == 0:
