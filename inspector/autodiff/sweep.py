@@ -43,10 +43,11 @@ def _load_proto(path: str) -> tuple[object, dict[str, np.ndarray]]:
     import onnx
     from onnx import numpy_helper
 
+    from inspector.runtime.cache import file_identity
+
     p = Path(path).resolve()
     try:
-        st = p.stat()
-        key = (str(p), st.st_mtime_ns, st.st_size)
+        key = file_identity(p)
         if key in _WEIGHTS:
             return _WEIGHTS[key]
         proto = onnx.load(str(p))

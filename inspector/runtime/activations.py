@@ -49,12 +49,13 @@ class ActivationResult:
 
 def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) -> ProbeSession:
     """A cached ProbeSession for `path`, rebuilt when the file changes (mtime or size)."""
+    from inspector.runtime.cache import file_identity
+
     p = Path(path).resolve()
     try:
-        st = p.stat()
+        key = (*file_identity(p), expose, lazy)
     except OSError:
         raise RunError(f"{p}: no such file") from None
-    key = (str(p), st.st_mtime_ns, st.st_size, expose, lazy)
     sess = _SESSIONS.get(key)
     if sess is None:
         # The file changed (a training step rewrote it): its older sessions are stale.

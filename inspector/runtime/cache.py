@@ -32,10 +32,16 @@ def cache_dir(override: Path | None = None) -> Path:
     return base
 
 
+def file_identity(path: Path) -> tuple[str, int, int]:
+    """(resolved path, mtime in ns, size): what in-process caches of a file's derived data
+    are keyed by, so a rewritten file is never served stale. Raises OSError."""
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes, memoised per (path, mtime, size) in this process."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    key = file_identity(path)
     if key not in _HASHES:
         h = hashlib.sha256()
         with path.open("rb") as f:

@@ -208,6 +208,7 @@ def chain(path: Path, n: int) -> Path:
 
 
 def chains(sizes: list[int]) -> None:
+    from inspector.autodiff import compute_gradients
     from inspector.autodiff.sweep import backward
     from inspector.loaders.registry import load_model
     from inspector.runtime.activations import clear_sessions, session_for
@@ -224,8 +225,6 @@ def chains(sizes: list[int]) -> None:
         t2 = time.perf_counter()
         sw = backward(model, x, loss="mse", target=0.0)
         t3 = time.perf_counter()
-        from inspector.autodiff import compute_gradients
-
         res = compute_gradients(model, x, target=0.0, loss="mse")
         t4 = time.perf_counter()
         per = [1e6 * d / n for d in (t1 - t0, t2 - t1, t3 - t2, t4 - t3)]

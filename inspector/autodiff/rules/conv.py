@@ -103,13 +103,9 @@ def _conv(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
         for i, s in enumerate(wins):
             dw[:, i] = (g * xp[s]).sum(axis=red)
             dxp[s] += g * wk[:, i].reshape(bshape)
-        out_dw: list[Grad] = [_unpad(dxp, begin, x.shape), dw.reshape(w.shape)]
-        if len(ctx.x) > 2:
-            out_dw.append(g.sum(axis=red) if ctx.x[2] is not None else None)
-        return out_dw
+        return [_unpad(dxp, begin, x.shape), dw.reshape(w.shape), *_bias_grad(ctx, g)]
     if groups == 1 and k == 1 and max(begin + end) == 0 and max(dil) == 1:
-        return _pointwise(x, w, g, strides, len(ctx.x) > 2 and ctx.x[2] is not None,
-                          len(ctx.x) > 2)
+        return [*_pointwise(x, w, g, strides), *_bias_grad(ctx, g)]
     # cols: (G, Cg*K, N*P) in the weight's (c, kernel...) order so dW is one batched matmul.
     cols = np.stack([xp[s] for s in wins], axis=0)  # (K, N, C, *out)
     cols = cols.reshape(k, n, groups, cg, p).transpose(2, 3, 0, 1, 4).reshape(groups, cg * k, n * p)
@@ -125,14 +121,18 @@ def _conv(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
         dxp[s] += dcols[:, :, i].transpose(2, 0, 1, *range(3, 3 + len(out_sp))).reshape(
             n, c, *out_sp
         )
-    out: list[Grad] = [_unpad(dxp, begin, x.shape), dw]
-    if len(ctx.x) > 2:
-        out.append(g.sum(axis=(0, *range(2, g.ndim))) if ctx.x[2] is not None else None)
-    return out
+    return [_unpad(dxp, begin, x.shape), dw, *_bias_grad(ctx, g)]
 
 
-def _pointwise(x: np.ndarray, w: np.ndarray, g: np.ndarray, strides: Sequence[int],
-               has_bias: bool, bias_slot: bool) -> list[Grad]:
+def _bias_grad(ctx: OpCtx, g: np.ndarray) -> list[Grad]:
+    """The bias input's gradient (sum over batch and space) when the node has that slot."""
+    if len(ctx.x) <= 2:
+        return []
+    return [g.sum(axis=(0, *range(2, g.ndim))) if ctx.x[2] is not None else None]
+
+
+def _pointwise(x: np.ndarray, w: np.ndarray, g: np.ndarray,
+               strides: Sequence[int]) -> list[Grad]:
     """A 1x1 convolution (any stride, no pad) is a matrix product per example: no window
     copies (ResNet50: 36 of its 53 convolutions)."""
     n, c = x.shape[:2]
@@ -150,10 +150,7 @@ def _pointwise(x: np.ndarray, w: np.ndarray, g: np.ndarray, strides: Sequence[in
     else:
         dx = np.zeros_like(x)
         dx[sl][(slice(None), slice(None)) + tuple(slice(0, d) for d in g.shape[2:])] = dxs
-    out: list[Grad] = [dx, dw]
-    if bias_slot:
-        out.append(g.sum(axis=(0, *range(2, g.ndim))) if has_bias else None)
-    return out
+    return [dx, dw]
 
 
 @vjp_rule("ConvTranspose")
@@ -194,10 +191,7 @@ def _conv_transpose(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     wg = w.reshape(groups, cg, mg * k)
     dx = np.stack([wg[i] @ cols[i] for i in range(groups)])
     dx = dx.reshape(groups, cg, n, p).transpose(2, 0, 1, 3).reshape(x.shape)
-    out: list[Grad] = [dx, dw]
-    if len(ctx.x) > 2:
-        out.append(g.sum(axis=(0, *range(2, g.ndim))) if ctx.x[2] is not None else None)
-    return out
+    return [dx, dw, *_bias_grad(ctx, g)]
 
 
 @vjp_rule("MaxPool")
