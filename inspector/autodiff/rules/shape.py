@@ -98,7 +98,9 @@ def _gather(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     axis = norm_axis(ctx.attr("axis", 0), x.ndim)
     idx = np.where(idx < 0, idx + x.shape[axis], idx)
     g = first_grad(ctx, gys)
-    dx = np.zeros_like(x)
+    # np.zeros, not zeros_like: zeros_like writes every byte, while np.zeros takes pages the
+    # OS has zeroed lazily, so a 94 MB embedding table costs only the rows written.
+    dx = np.zeros(x.shape, dtype=x.dtype)
     # Move the gathered axis to the front so repeated indices accumulate with add.at.
     dxt = np.moveaxis(dx, axis, 0)
     gt = np.moveaxis(g, list(range(axis, axis + idx.ndim)), list(range(idx.ndim)))
