@@ -179,6 +179,45 @@ def bert(rounds: int) -> None:
           f"backprop {bwd[1]:.3f} s (first {bwd[0]:.2f}): ratio {bwd[1] / fwd[1]:.2f}x "
           f"(budget 3x); {len(g.values)} gradients, uncovered {g.uncovered or 'none'}, "
           f"sum |d loss / d {table}| = {table_sum:.4g}", flush=True)
+    floor = backward_gemm_floor(WORK / "bert_base.onnx", rounds)
+    print(f"  the backward pass's matrix products alone (numpy BLAS, same shapes, fastest of "
+          f"{rounds + 2}): {floor:.3f} s; "
+          f"with one forward that is {(fwd[1] + floor) / fwd[1]:.2f}x the forward before any "
+          f"element-wise work", flush=True)
+
+
+def backward_gemm_floor(path: Path, rounds: int) -> float:
+    """Seconds for the bare products a backward pass of `path`'s MatMuls must do (dA = dY B^T,
+    dB = A^T dY per product, with numpy's BLAS on random arrays of the model's shapes): the
+    time no engine on this CPU goes below, element-wise work and the forward aside."""
+    import onnx
+
+    proto = onnx.shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False))
+    shapes = {t.name: tuple(t.dims) for t in proto.graph.initializer}
+    for vi in [*proto.graph.value_info, *proto.graph.input, *proto.graph.output]:
+        shapes[vi.name] = tuple(d.dim_value for d in vi.type.tensor_type.shape.dim)
+    rng = np.random.default_rng(0)
+    pairs = []
+    for node in proto.graph.node:
+        if node.op_type == "MatMul":
+            a = rng.standard_normal(shapes[node.input[0]], dtype=np.float32)
+            b = rng.standard_normal(shapes[node.input[1]], dtype=np.float32)
+            pairs.append((a, b, a @ b))
+
+    def products() -> None:
+        for a, b, y in pairs:
+            if b.ndim == 2:
+                g = y.reshape(-1, b.shape[1])
+                _ = g @ b.T, a.reshape(-1, b.shape[0]).T @ g
+            else:
+                _ = y @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ y
+
+    best = float("inf")
+    for _ in range(rounds + 2):  # a floor: the fastest of several, fresh pages cost here
+        t = time.perf_counter()
+        products()
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def chain(path: Path, n: int) -> Path:
