@@ -228,3 +228,4 @@ class ActivationPanel(Panel):
             if sat is not None:
                 extra.append(f"saturated ({kind}) {sat / summary.size:.1%}")
         self.stats_label.setText(stats_text(summary, extra))
+        self.split.refit()  # the side keeps the width of the new text

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QStackedWidget, QWidget
 
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
@@ -20,6 +20,9 @@ from inspector.ui.panels._common import Panel, layout_plot, make_plot, text_colo
 from inspector.ui.panels.colormaps import get_colormap
 
 MODES = ("auto", "probabilities", "logits", "regression")
+#: The least height of one output bar with its number beside it.
+ROW_PX = 16
+_ROWS_NOTE = " bars shown: drag the plot or enlarge the dock"
 MAX_REGRESSION_BARS = 256
 
 
@@ -140,7 +143,7 @@ class OutputPanel(Panel):
         self._value_items: list[pg.TextItem] = []
         self._outputs: dict[str, np.ndarray] = {}
         self._last: tuple[np.ndarray, list[str] | None, int, str] | None = None
-        row = QHBoxLayout()
+        row = self.header  # the controls share the title's row: a row more for the bars
         self.output_label = QLabel("output:", self)
         self.output_box = QComboBox(self)
         self.output_box.currentTextChanged.connect(self._output_changed)
@@ -155,13 +158,13 @@ class OutputPanel(Panel):
         for w in (self.output_label, self.output_box, self.mode_label, self.mode_box,
                   self.position_label, self.position_box):
             row.addWidget(w)
-        row.addStretch(1)
-        self._layout.addLayout(row)
         self.stack = QStackedWidget(self)
         self.plot = make_plot(self, x_label="probability")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[], brush="#1f77b4", pen=None)
         self.plot.addItem(self.bars)
         self.plot.getPlotItem().invertY(True)  # the top class on top
+        self.plot.getPlotItem().getViewBox().sigResized.connect(lambda _vb: self._fit_rows())
+        self._fitting = False
         self.image_view, self.image_plot = layout_plot(self)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image_plot.addItem(self.image)
@@ -319,6 +322,7 @@ class OutputPanel(Panel):
         else:
             self._draw_classes(a, labels, top_k, notes)
         self.set_notes(notes)
+        self._fit_rows()
 
     def _draw_sequence(self, sample: np.ndarray, labels: list[str] | None, top_k: int,
                        notes: list[str]) -> None:
@@ -450,9 +454,34 @@ class OutputPanel(Panel):
             # A 1000-class near-uniform output is 0.001 wide: scale to the top bar, not to 1.
             hi = 1.0 if top > 0.5 else max(top * 1.3, 1e-6)
             item.setXRange(0, hi, padding=0.02)
-            item.setYRange(-0.5, max(len(entries), 1) - 0.5, padding=0.02)
         else:
             item.autoRange()
+        self._fit_rows()
+
+    def shown_rows(self) -> int:
+        """How many bars, from the top one, fit the plot at ROW_PX a bar."""
+        height = self.plot.getPlotItem().getViewBox().height()
+        n = len(self._entries)
+        row = max(ROW_PX, self.fontMetrics().height() + 2)  # a line of text and a gap
+        return n if height <= 0 else max(1, min(n, int(height // row)))
+
+    def _fit_rows(self) -> None:
+        # Ten bars in the first-run dock's ~60 px of plot ran their numbers together: show
+        # the top bars that fit at a readable height; the others are a drag (or a taller
+        # dock) away, and the title row says so.
+        if self._fitting or self.stack.currentWidget() is not self.plot or not self._entries:
+            return
+        self._fitting = True
+        try:
+            rows, n = self.shown_rows(), len(self._entries)
+            self.plot.getPlotItem().setYRange(-0.5, rows - 0.5, padding=0.02)
+            notes = [x for x in self.notes() if not x.endswith(_ROWS_NOTE)]
+            if rows < n:
+                notes.append(f"the top {rows} of {n}{_ROWS_NOTE}")
+            if notes != self.notes():
+                self.set_notes(notes)
+        finally:
+            self._fitting = False
 
     def _set_value_texts(self, texts: list[str], values) -> None:
         item = self.plot.getPlotItem()

@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QWidget,
@@ -79,7 +78,7 @@ class WeightPanel(Panel):
         self.tile_origins: list[tuple[int, int]] = []
         self.block = 1
 
-        bar = QHBoxLayout()
+        bar = self.header  # the controls share the title's row: a row more for the heatmap
         self.selector = QComboBox(self)
         self.selector.currentIndexChanged.connect(self._on_selected)
         self.cmap_box = QComboBox(self)
@@ -92,7 +91,6 @@ class WeightPanel(Panel):
         bar.addWidget(QLabel("colours:", self))
         bar.addWidget(self.cmap_box)
         bar.addWidget(self.export_button)
-        self._layout.addLayout(bar)
 
         self.view = pg.GraphicsLayoutWidget(self)
         self.view.setBackground("w")
@@ -319,6 +317,7 @@ class WeightPanel(Panel):
         if weight is not None and weight.tensor.location:
             extra.append(f"from {weight.tensor.location}")
         self.stats_label.setText(stats_text(summary, extra))
+        self.split.refit()  # the side keeps the width of the new text
 
     def _place_image(self, plot: pg.PlotItem, item: pg.ImageItem, a: np.ndarray,
                      img: np.ndarray) -> None:
