@@ -175,3 +175,56 @@ def test_gradient_norm_colours_follow_the_norms(iris) -> None:
     ranked = sorted(norms, key=norms.get)
     greens = [colors[n][1] for n in ranked]
     assert greens == sorted(greens)
+
+
+def _seq_logits(path, t: int = 16, d: int = 8, v: int = 50257):
+    """[1, T, D] -> MatMul [D, V] -> logits [1, T, V], a language-model head, with onnx.helper."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    head = numpy_helper.from_array(
+        np.random.default_rng(0).normal(size=(d, v)).astype(np.float32), "head")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "head"], ["logits"], name="lm_head")], "seq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, t, d])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, t, v])], [head])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_logits_sequence_gradient_keeps_every_position(qtbot, tmp_path) -> None:
+    """d loss / d logits of a [1, 16, 50257] output: block averaging kept one row (16x16 block
+    means), so the 16 positions were lost. Each axis is reduced on its own now: 16 rows of
+    99-column means, and in each row the darkest cell is the block of that row's target."""
+    from inspector.ui.panels.gradients import GradientsPanel
+
+    model = load_model(_seq_logits(tmp_path / "seq.onnx"))
+    x = np.random.default_rng(1).normal(size=(1, 16, 8)).astype(np.float32)
+    result = compute_gradients(model, {"x": x}, target=None, loss="ce")
+    g = result.values["logits"][0].astype(np.float64)
+    assert g.shape == (16, 50257)
+    panel = GradientsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1300, 500)
+    panel.set_result(result, model.graph)
+    panel.show_node(model.graph.nodes[0], "logits")
+    part = panel.value_panel
+    img = part.image.image
+    assert img.shape == (16, 508) and part.blocks == (1, 99)
+    whole = 507 * 99
+    np.testing.assert_allclose(img[:, :507], g[:, :whole].reshape(16, 507, 99).mean(axis=2),
+                               rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(img[:, 507], g[:, whole:].mean(axis=1), rtol=1e-4, atol=1e-9)
+    # the target of each position (argmax: d loss/d logit is (p - 1)/16 there) is in its block
+    targets = np.argmin(g, axis=1)
+    assert len(set(targets.tolist())) > 1  # the positions differ: one row would lose that
+    np.testing.assert_array_equal(np.argmin(img, axis=1), targets // 99)
+    assert "16x50257 shown as 16x508 (means of 1x99 blocks)" in part.notes()
+    # cells sit over their columns: cell (i, j) spans columns 99j .. 99j + 98 of row i
+    rect = part.image.mapRectToView(part.image.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == (-0.5, -0.5, 508 * 99, 16)
+    panel.show()
+    qtbot.waitExposed(panel)
+    grab_nonblank(panel, str(tmp_path / "seq_gradient.png"))

@@ -346,6 +346,21 @@ class Panel(QWidget):
         self.set_notes([])
 
 
+def block_note(shape: tuple[int, ...], image: np.ndarray, blocks: tuple[int, int]) -> str:
+    """What a block-averaged heatmap shows, e.g. "16x50257 shown as 16x508 (means of 1x99
+    blocks: rows x columns)"."""
+    (rows, cols), (ir, ic), (rb, cb) = shape[:2], image.shape[:2], blocks
+    return f"{rows}x{cols} shown as {ir}x{ic} (means of {rb}x{cb} blocks)"
+
+
+def block_rect(image: np.ndarray, blocks: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The (x, y, width, height) that puts block-mean cell (i, j) over matrix rows
+    i*rb .. (i+1)*rb and columns j*cb .. (j+1)*cb, in index coordinates (cell centres on
+    integers). A partial last block is drawn as wide as the others, past the last index."""
+    rb, cb = blocks
+    return -0.5, -0.5, float(image.shape[1] * cb), float(image.shape[0] * rb)
+
+
 def stats_text(summary: Summary, extra: list[str] | None = None) -> str:
     """Plain multi-line text of a summary plus extra lines."""
     return "\n".join(summary.lines() + (extra or []))

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QStackedWidget, QWidg
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
 from inspector.runtime.stats import downsample_2d, finite_levels, summarize
-from inspector.ui.panels._common import Panel, layout_plot, make_plot, text_color
+from inspector.ui.panels._common import (
+    Panel,
+    block_note,
+    block_rect,
+    layout_plot,
+    make_plot,
+    text_color,
+)
 from inspector.ui.panels.colormaps import get_colormap
 
 MODES = ("auto", "probabilities", "logits", "regression")
@@ -357,12 +364,12 @@ class OutputPanel(Panel):
         else:
             img = x.reshape(x.shape[0], -1) if x.ndim >= 2 else x.reshape(1, -1)
             left, bottom = ("position", "feature") if x.ndim >= 2 else ("", "feature")
-        shown, factor = downsample_2d(img, 512)
-        if factor > 1:
-            notes.append(f"{img.shape[0]}x{img.shape[1]} shown in means of {factor}x{factor}")
+        shown, blocks = downsample_2d(img, 512)
+        if blocks != (1, 1):
+            notes.append(block_note(img.shape, shown, blocks))
         self.stack.setCurrentWidget(self.image_view)
         self.image.setImage(shown, autoLevels=False)
-        self.image.setRect(-0.5, -0.5, img.shape[1], img.shape[0])
+        self.image.setRect(*block_rect(shown, blocks))
         probs = kind == "spatial" and looks_like_probabilities(img)
         self.colorbar.setLevels((0.0, 1.0) if probs else finite_levels(img))
         self.image_plot.setLabel("left", left)
