@@ -8,6 +8,7 @@ import pytest
 
 from inspector.autodiff import compute_gradients
 from inspector.loaders import load_model
+from tests.ui._onnx_models import seq_logits
 from tests.ui._panel_helpers import SAMPLES, grab_nonblank
 
 
@@ -177,30 +178,13 @@ def test_gradient_norm_colours_follow_the_norms(iris) -> None:
     assert greens == sorted(greens)
 
 
-def _seq_logits(path, t: int = 16, d: int = 8, v: int = 50257):
-    """[1, T, D] -> MatMul [D, V] -> logits [1, T, V], a language-model head, with onnx.helper."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    head = numpy_helper.from_array(
-        np.random.default_rng(0).normal(size=(d, v)).astype(np.float32), "head")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "head"], ["logits"], name="lm_head")], "seq",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, t, d])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, t, v])], [head])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
-
-
 def test_a_logits_sequence_gradient_keeps_every_position(qtbot, tmp_path) -> None:
     """d loss / d logits of a [1, 16, 50257] output: block averaging kept one row (16x16 block
     means), so the 16 positions were lost. Each axis is reduced on its own now: 16 rows of
     99-column means, and in each row the darkest cell is the block of that row's target."""
     from inspector.ui.panels.gradients import GradientsPanel
 
-    model = load_model(_seq_logits(tmp_path / "seq.onnx"))
+    model = load_model(seq_logits(tmp_path / "seq.onnx"))
     x = np.random.default_rng(1).normal(size=(1, 16, 8)).astype(np.float32)
     result = compute_gradients(model, {"x": x}, target=None, loss="ce")
     g = result.values["logits"][0].astype(np.float64)

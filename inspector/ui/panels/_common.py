@@ -12,9 +12,12 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from inspector.runtime.stats import Summary, histogram
+from inspector.ui.plot_axes import install as install_axes
 
 # Without this a 4x8 matrix is drawn transposed (NOTES.md); set before any ImageItem exists.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+# Tick labels never run into each other on any axis, at any plot width (see plot_axes.py).
+install_axes()
 
 _FG = "#222222"
 #: The widest a note beside a panel's title is kept before it wraps.
