@@ -113,25 +113,36 @@ def downsample_1d(values: np.ndarray, limit: int = 512) -> tuple[np.ndarray, int
     return np.nanmean(v.reshape(-1, factor), axis=1), factor
 
 
-def downsample_2d(matrix: np.ndarray, max_side: int = 1024) -> tuple[np.ndarray, int]:
-    """Block means so neither side exceeds `max_side`; returns (image, block size)."""
+def downsample_2d(matrix: np.ndarray, max_side: int = 1024) -> tuple[np.ndarray, tuple[int, int]]:
+    """Means of `rows_per_block` x `cols_per_block` blocks so neither side exceeds `max_side`;
+    returns (image, (rows_per_block, cols_per_block)).
+
+    Each axis is reduced on its own: a 16 x 50257 logits sequence keeps its 16 rows and
+    averages columns in blocks of 99 (16 x 508). Square blocks no wider than the short side
+    drew it as one row of 16x16 means, the 16 positions lost. Cell (i, j) is the mean of
+    matrix[i*rb:(i+1)*rb, j*cb:(j+1)*cb]; the last block of an axis holds what is left (fewer
+    members, still their honest mean), so nothing is dropped.
+    """
     m = np.asarray(matrix)
     rows, cols = m.shape
-    factor = int(math.ceil(max(rows, cols) / max_side))
-    # A block never exceeds the short side: an 8 x 50257 LM head would otherwise become
-    # 0 rows (and pyqtgraph divides by the image's height). Its long side may then stay
-    # above max_side (8 x 50257: 1 x 6282).
-    factor = min(factor, max(1, min(rows, cols)))
-    if factor <= 1:
-        return m, 1
-    r, c = rows // factor * factor, cols // factor * factor
-    # Dropping the last partial block row/column loses under 1/max_side of the picture.
-    m = np.ascontiguousarray(m[:r, :c], dtype=np.float32)
-    # Rows first (adding whole contiguous rows), then columns: 3x faster than one
-    # mean over axes (1, 3) of the 4-D block view.
-    rows_summed = m.reshape(r // factor, factor, c).sum(axis=1)
-    blocks = rows_summed.reshape(r // factor, c // factor, factor).sum(axis=2)
-    return blocks / np.float32(factor * factor), factor
+    rb = max(1, int(math.ceil(rows / max_side)))
+    cb = max(1, int(math.ceil(cols / max_side)))
+    if rb == 1 and cb == 1:
+        return m, (1, 1)
+    m = np.asarray(m, dtype=np.float32)
+    # Whole blocks by reshape-sums (rows first: adding whole contiguous rows is the fast
+    # way), the partial last block of each axis summed apart.
+    r, c = rows // rb * rb, cols // cb * cb
+    summed = m[:r].reshape(r // rb, rb, cols).sum(axis=1) if rb > 1 else m[:r]
+    if r < rows:
+        summed = np.vstack([summed, m[r:].sum(axis=0, keepdims=True)])
+    blocks = summed[:, :c].reshape(summed.shape[0], c // cb, cb).sum(axis=2) if cb > 1 \
+        else summed[:, :c]
+    if c < cols:
+        blocks = np.hstack([blocks, summed[:, c:].sum(axis=1, keepdims=True)])
+    per_row = np.minimum(rb, rows - np.arange(0, rows, rb)).astype(np.float32)
+    per_col = np.minimum(cb, cols - np.arange(0, cols, cb)).astype(np.float32)
+    return blocks / per_row[:, None] / per_col[None, :], (rb, cb)
 
 
 def symmetric_levels(array: np.ndarray) -> tuple[float, float]:

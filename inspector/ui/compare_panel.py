@@ -18,6 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.compare import CompareReport, ValueDiff
+from inspector.ui.plot_axes import install as install_axes
+
+install_axes()  # tick labels that never overlap, as on the Inspect panels' plots
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 COLUMNS = ("A", "B", "shape", "max_abs", "max_rel", "cosine", "SNR dB")

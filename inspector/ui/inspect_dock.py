@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,6 +39,7 @@ from inspector.ui.panels import (
     find_labels,
     load_labels,
 )
+from inspector.ui.panels._common import FitLayout
 from inspector.ui.panels.gradients import GradientsPanel
 from inspector.ui.panels.input_options import InputChoice
 from inspector.ui.panels.outputs import feature_names, manifest_entry
@@ -120,10 +121,12 @@ class InspectDock(QWidget):
             (self.walkthrough, "Walkthrough"),
         ):
             self.views.addTab(w, name)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay = FitLayout(self)  # laid out to the dock's height, not its preferred one
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
         lay.addLayout(bar)
         lay.addWidget(self.views, 1)
+        self._size_to_current_view()
 
         self.run_button.clicked.connect(self._run_clicked)
         self.views.currentChanged.connect(self._view_changed)
@@ -616,7 +619,20 @@ class InspectDock(QWidget):
         colors, legend = node_colors(tab.model, tab.graph, stat, tab.activations, tab.gradients)
         tab.view.set_node_colors(colors, legend)
 
+    def _size_to_current_view(self) -> None:
+        # A QStackedWidget is as tall and wide as its largest page, shown or not: the
+        # Gradients page's minimum made the Input page scroll in a first-run dock. Hidden
+        # pages ignore their size hints, so only the shown page sets the dock's minimum.
+        current = self.views.currentWidget()
+        for i in range(self.views.count()):
+            page = self.views.widget(i)
+            p = QSizePolicy.Policy.Preferred if page is current else QSizePolicy.Policy.Ignored
+            page.setSizePolicy(p, p)
+        self.views.updateGeometry()
+        self.updateGeometry()
+
     def _view_changed(self, _index: int) -> None:
+        self._size_to_current_view()
         # The walkthrough dims the graph around its step; leaving it gives the whole graph back.
         if self.views.currentWidget() is not self.walkthrough and self.tab is not None:
             self.tab.view.highlight(None)

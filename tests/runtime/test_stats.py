@@ -40,20 +40,54 @@ def test_downsampling_keeps_bin_means() -> None:
     assert factor == 3 and d.size == 344
     assert d[0] == 1.0 and d[-1] == np.mean(v[1029:])
     m = np.arange(64, dtype=np.float32).reshape(8, 8)
-    img, f = downsample_2d(m, max_side=4)
-    assert f == 2 and img.shape == (4, 4)
-    assert img[1, 2] == m[2:4, 4:6].mean()
+    img, blocks = downsample_2d(m, max_side=4)
+    assert blocks == (2, 2) and img.shape == (4, 4)
+    np.testing.assert_array_equal(img, m.reshape(4, 2, 4, 2).mean(axis=(1, 3)))
 
 
-def test_downsampling_a_long_thin_matrix_keeps_every_row_block() -> None:
-    # An LM head (8 x 50257) and a [16, 50257] logits sequence: square blocks as wide as the
-    # long side asks for (50) would leave no rows at all.
-    m = np.random.default_rng(0).standard_normal((8, 50257)).astype(np.float32)
-    img, f = downsample_2d(m, max_side=1024)
-    assert f == 8 and img.shape == (1, 50257 // 8)
-    assert np.isclose(img[0, 3], m[:, 24:32].mean(), atol=1e-6)
-    img, f = downsample_2d(np.ones((16, 50257), np.float32), max_side=512)
-    assert img.shape[0] >= 1 and img.shape[1] >= 1 and f == 16
+def _block_means(m: np.ndarray, rb: int, cb: int) -> np.ndarray:
+    """Block means the plain numpy way: whole blocks by reshape-mean, a partial last block
+    of each axis as the mean of what is left."""
+    rows, cols = m.shape
+    out = np.empty((-(-rows // rb), -(-cols // cb)))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = m[i * rb:(i + 1) * rb, j * cb:(j + 1) * cb].astype(np.float64).mean()
+    return out
+
+
+def test_downsampling_reduces_each_axis_on_its_own() -> None:
+    # A [1, 16, 50257] logits sequence (16 positions): square blocks no wider than the short
+    # side drew it as one row of 16x16 means and the positions were lost. Each axis is reduced
+    # to max_side on its own: all 16 rows stay, columns are averaged 99 at a time.
+    m = np.random.default_rng(0).standard_normal((16, 50257)).astype(np.float32)
+    img, blocks = downsample_2d(m, max_side=512)
+    assert blocks == (1, 99) and img.shape == (16, 508)
+    whole = 50257 // 99 * 99
+    np.testing.assert_allclose(img[:, :-1], m[:, :whole].reshape(16, 507, 99).mean(axis=2),
+                               rtol=1e-5, atol=1e-6)
+    # the last block holds the 50 columns left over, nothing is dropped
+    np.testing.assert_allclose(img[:, -1], m[:, whole:].mean(axis=1), rtol=1e-5, atol=1e-6)
+    # an 8 x 50257 LM head at the weights' budget: 8 rows, columns in 50s
+    head = m[:8]
+    img, blocks = downsample_2d(head, max_side=1024)
+    assert blocks == (1, 50) and img.shape == (8, 1006)
+    np.testing.assert_allclose(img, _block_means(head, 1, 50), rtol=1e-5, atol=1e-6)
+
+
+def test_downsampling_tall_and_both_ways_with_partial_blocks() -> None:
+    rng = np.random.default_rng(1)
+    tall = rng.standard_normal((3000, 7)).astype(np.float32)  # the transpose case
+    img, blocks = downsample_2d(tall, max_side=1024)
+    assert blocks == (3, 1) and img.shape == (1000, 7)
+    np.testing.assert_allclose(img, tall.reshape(1000, 3, 7).mean(axis=1), rtol=1e-5, atol=1e-6)
+    both = rng.standard_normal((2050, 3001)).astype(np.float32)
+    img, blocks = downsample_2d(both, max_side=1024)
+    assert blocks == (3, 3) and img.shape == (684, 1001)
+    np.testing.assert_allclose(img, _block_means(both, 3, 3), rtol=1e-5, atol=1e-6)
+    small = rng.standard_normal((16, 900)).astype(np.float32)
+    img, blocks = downsample_2d(small, max_side=1024)
+    assert blocks == (1, 1) and img is small
 
 
 def test_symmetric_levels_centre_on_zero() -> None:

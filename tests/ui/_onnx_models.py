@@ -1,5 +1,5 @@
 """Small real ONNX files built with onnx.helper for the panel tests: a language-model head,
-a sigmoid probability map, hidden states, a 1000-class softmax and a model with an If."""
+a logits sequence, a sigmoid probability map, hidden states, a 1000-class softmax and a model with an If."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def lm_logits(path: Path, t: int = 6, v: int = 40, vocab: bool = True) -> Path:
         [emb, head])
     meta = {"vocab": json.dumps([f"tok{i}" for i in range(v)])} if vocab else None
     return _save(graph, path, meta)
+
+
+def seq_logits(path: Path, t: int = 16, d: int = 8, v: int = 50257) -> Path:
+    """[1, T, D] float -> MatMul [D, V] -> logits [1, T, V]: a language-model head over a
+    sequence of hidden states (a GPT-2-sized vocabulary by default)."""
+    head = numpy_helper.from_array(
+        np.random.default_rng(0).normal(size=(d, v)).astype(np.float32), "head")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "head"], ["logits"], name="lm_head")], "seq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, t, d])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, t, v])], [head])
+    return _save(graph, path)
 
 
 def sigmoid_map(path: Path, h: int = 24, w: int = 32) -> Path:

@@ -8,6 +8,7 @@ import pytest
 
 from inspector.autodiff import compute_gradients
 from inspector.loaders import load_model
+from tests.ui._onnx_models import seq_logits
 from tests.ui._panel_helpers import SAMPLES, grab_nonblank
 
 
@@ -175,3 +176,39 @@ def test_gradient_norm_colours_follow_the_norms(iris) -> None:
     ranked = sorted(norms, key=norms.get)
     greens = [colors[n][1] for n in ranked]
     assert greens == sorted(greens)
+
+
+def test_a_logits_sequence_gradient_keeps_every_position(qtbot, tmp_path) -> None:
+    """d loss / d logits of a [1, 16, 50257] output: block averaging kept one row (16x16 block
+    means), so the 16 positions were lost. Each axis is reduced on its own now: 16 rows of
+    99-column means, and in each row the darkest cell is the block of that row's target."""
+    from inspector.ui.panels.gradients import GradientsPanel
+
+    model = load_model(seq_logits(tmp_path / "seq.onnx"))
+    x = np.random.default_rng(1).normal(size=(1, 16, 8)).astype(np.float32)
+    result = compute_gradients(model, {"x": x}, target=None, loss="ce")
+    g = result.values["logits"][0].astype(np.float64)
+    assert g.shape == (16, 50257)
+    panel = GradientsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1300, 500)
+    panel.set_result(result, model.graph)
+    panel.show_node(model.graph.nodes[0], "logits")
+    part = panel.value_panel
+    img = part.image.image
+    assert img.shape == (16, 508) and part.blocks == (1, 99)
+    whole = 507 * 99
+    np.testing.assert_allclose(img[:, :507], g[:, :whole].reshape(16, 507, 99).mean(axis=2),
+                               rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(img[:, 507], g[:, whole:].mean(axis=1), rtol=1e-4, atol=1e-9)
+    # the target of each position (argmax: d loss/d logit is (p - 1)/16 there) is in its block
+    targets = np.argmin(g, axis=1)
+    assert len(set(targets.tolist())) > 1  # the positions differ: one row would lose that
+    np.testing.assert_array_equal(np.argmin(img, axis=1), targets // 99)
+    assert "16x50257 shown as 16x508 (means of 1x99 blocks)" in part.notes()
+    # cells sit over their columns: cell (i, j) spans columns 99j .. 99j + 98 of row i
+    rect = part.image.mapRectToView(part.image.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == (-0.5, -0.5, 508 * 99, 16)
+    panel.show()
+    qtbot.waitExposed(panel)
+    grab_nonblank(panel, str(tmp_path / "seq_gradient.png"))

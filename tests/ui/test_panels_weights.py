@@ -89,9 +89,12 @@ def test_big_matrix_is_block_averaged_with_a_note(panel) -> None:
     big = np.random.default_rng(0).normal(size=(2050, 3000)).astype(np.float32)
     panel.set_weights(Node("fc", "Gemm", weights=(weight("B", big, "initializer"),)))
     img = panel.image.image
-    assert img.shape == (683, 1000) and panel.block == 3
-    np.testing.assert_allclose(img[5, 7], big[15:18, 21:24].mean(), rtol=1e-5)
-    assert any("means of 3x3 blocks" in n for n in panel.notes())
+    assert img.shape == (684, 1000) and panel.block == (3, 3)
+    np.testing.assert_allclose(img[:683], big[:2049].reshape(683, 3, 1000, 3).mean(axis=(1, 3)),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(img[683], big[2049:].reshape(1, 1000, 3).mean(axis=2)[0],
+                               rtol=1e-4, atol=1e-6)  # the row left over is drawn too
+    assert any("2050x3000 shown as 684x1000 (means of 3x3 blocks)" in n for n in panel.notes())
     assert img.shape == downsample_2d(big, 1024)[0].shape
     # Export still writes the full matrix, not what is drawn.
     assert panel.current_array() is not None and panel.current_array().shape == big.shape
@@ -103,9 +106,15 @@ def test_a_language_model_head_is_drawn_not_dropped(panel) -> None:
     head = np.random.default_rng(1).normal(size=(8, 50257)).astype(np.float32)
     panel.set_weights(Node("lm_head", "MatMul", weights=(weight("W", head, "initializer"),)))
     img = panel.image.image
-    assert img is not None and img.shape == (1, 50257 // 8) and panel.block == 8
-    np.testing.assert_allclose(img[0, 10], head[:, 80:88].mean(), rtol=1e-5)
-    assert any("means of 8x8 blocks" in n for n in panel.notes())
+    # Every one of the 8 rows stays; columns are averaged 50 at a time (the last block 7).
+    assert img is not None and img.shape == (8, 1006) and panel.block == (1, 50)
+    np.testing.assert_allclose(img[:, :1005], head[:, :50250].reshape(8, 1005, 50).mean(axis=2),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(img[:, 1005], head[:, 50250:].mean(axis=1), rtol=1e-4, atol=1e-6)
+    assert any("8x50257 shown as 8x1006 (means of 1x50 blocks)" in n for n in panel.notes())
+    # cell (i, j) is drawn over rows i and columns 50j .. 50j + 49 of the matrix
+    rect = panel.image.mapRectToView(panel.image.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == (-0.5, -0.5, 1006 * 50, 8)
 
 
 def test_gradient_beside_weights_and_diverging_map(panel) -> None:

@@ -9,14 +9,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from inspector.runtime.stats import Summary, histogram
+from inspector.ui.plot_axes import install as install_axes
 
 # Without this a 4x8 matrix is drawn transposed (NOTES.md); set before any ImageItem exists.
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+# Tick labels never run into each other on any axis, at any plot width (see plot_axes.py).
+install_axes()
 
 _FG = "#222222"
+#: The widest a note beside a panel's title is kept before it wraps.
+NOTE_WIDTH = 320
+#: A histogram still reads (ticks, both axis captions and ~50 px of bars) at this height.
+HISTOGRAM_MIN_HEIGHT = 96
 
 
 def make_plot(parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
@@ -66,7 +73,7 @@ class HistogramPlot(pg.PlotWidget):
         self.curve = pg.PlotCurveItem(fillLevel=0,
                                       brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
         self.addItem(self.curve)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(HISTOGRAM_MIN_HEIGHT)
 
     def set_array(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Plot the histogram of `array`; returns (counts, edges)."""
@@ -84,7 +91,10 @@ class PlotAndSide(QSplitter):
     """The main plot with the histogram and statistics beside it in a wide, short panel
     (the Inspect dock at the bottom of the window) and below it in a tall one.
 
-    A vertical split in a 250 px dock squashed a 4x8 heatmap into a 15 px strip.
+    A vertical split in a 250 px dock squashed a 4x8 heatmap into a 15 px strip. Beside the
+    plot, the histogram and the statistics are stacked when the panel is tall enough for both
+    and side by side when it is not: stacked, they needed ~180 px, more than the Inspect dock
+    has on a first run, and the dock scrolled with the plots cut at the bottom.
     """
 
     #: Width/height ratio above which the side part moves to the right.
@@ -93,33 +103,141 @@ class PlotAndSide(QSplitter):
     def __init__(self, main: QWidget, side: list[QWidget], parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.side = QSplitter(Qt.Orientation.Vertical, self)
+        self.side.setChildrenCollapsible(False)
         for w in side:
             self.side.addWidget(w)
         self.addWidget(main)
         self.addWidget(self.side)
         self.setChildrenCollapsible(False)
+        self._moved = False  # a handle the user dragged stays where it was put
+        self.splitterMoved.connect(self._user_moved)
+        self.side.splitterMoved.connect(self._user_moved)
         self._arrange(Qt.Orientation.Horizontal)
+
+    def _stacked_height(self) -> int:
+        """The height the side parts need one above the other."""
+        parts = [self.side.widget(i) for i in range(self.side.count())]
+        shown = [w for w in parts if not w.isHidden()]
+        need = sum(max(w.minimumHeight(), w.minimumSizeHint().height()) for w in shown)
+        return need + self.side.handleWidth() * max(0, len(shown) - 1)
+
+    def _side_orientation(self, orientation: Qt.Orientation, height: int) -> Qt.Orientation:
+        # The side splitter runs across the main one when beside it (if there is the height),
+        # and side by side below it.
+        if orientation == Qt.Orientation.Horizontal and height >= self._stacked_height():
+            return Qt.Orientation.Vertical
+        return Qt.Orientation.Horizontal
 
     def _arrange(self, orientation: Qt.Orientation) -> None:
         self.setOrientation(orientation)
-        # The side splitter runs across the main one: stacked when beside, side by side below.
-        across = Qt.Orientation.Vertical if orientation == Qt.Orientation.Horizontal \
-            else Qt.Orientation.Horizontal
-        self.side.setOrientation(across)
+        self.side.setOrientation(self._side_orientation(orientation, self.height()))
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 1)
-        total = self.width() if orientation == Qt.Orientation.Horizontal else self.height()
-        if total > 0:
+        self._share()
+        self.updateGeometry()
+
+    def _share(self) -> None:
+        """Split the room: 70/30 with the side stacked; with the side in a row, the text
+        keeps the width of its lines and the plot and the histogram share the rest 60/40."""
+        horizontal = self.orientation() == Qt.Orientation.Horizontal
+        total = self.width() if horizontal else self.height()
+        parts = [self.side.widget(i) for i in range(self.side.count())]
+        row = self.side.orientation() == Qt.Orientation.Horizontal
+        if total <= 0:
+            return
+        if horizontal and row and parts:
+            texts = [w.sizeHint().width() for w in parts[1:]]
+            rest = max(0, total - sum(texts) - self.handleWidth() * len(parts))
+            main = int(rest * 0.6)
+            self.setSizes([main, total - main])
+            self.side.setSizes([rest - main, *texts])
+        else:
             self.setSizes([int(total * 0.7), total - int(total * 0.7)])
+            n = len(parts)
+            length = self.side.height() if not row else self.side.width()
+            if n and length > 0:
+                self.side.setSizes([length // n] * n)
+
+    def _user_moved(self, *_args) -> None:
+        self._moved = True
+
+    def refit(self) -> None:
+        """Split the room again for new contents (a longer statistics text), unless the user
+        has moved a handle."""
+        if not self._moved:
+            self._share()
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt API
+        """Beside the plot, the side parts go side by side when the height is short: the
+        tallest part, not their stack, is the least height."""
+        hint = super().minimumSizeHint()
+        if self.orientation() == Qt.Orientation.Horizontal:
+            parts = [self.widget(0)] + [self.side.widget(i) for i in range(self.side.count())]
+            hint.setHeight(max(max(w.minimumHeight(), w.minimumSizeHint().height())
+                               for w in parts if not w.isHidden()))
+        return hint
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
-        """Re-orient when the aspect crosses WIDE."""
+        """Re-orient when the aspect crosses WIDE, or the side's stack stops fitting."""
         super().resizeEvent(event)
         size = event.size()
         wanted = Qt.Orientation.Horizontal if size.width() > self.WIDE * size.height() \
             else Qt.Orientation.Vertical
         if wanted != self.orientation():
             self._arrange(wanted)
+            return
+        across = self._side_orientation(wanted, size.height())
+        if across != self.side.orientation():
+            self.side.setOrientation(across)
+        if not self._moved:
+            self._share()
+
+
+class FitLayout(QVBoxLayout):
+    """A vertical layout that lays out to the height it is given.
+
+    A word-wrapped label anywhere in a layout makes it report height-for-width, and Qt then
+    takes the layout's *preferred* height for that width as the widget's minimum (in a parent
+    layout, and in a resizable QScrollArea): a panel with a wrapped note demanded the full
+    preferred height of its plots, and the Inspect dock scrolled at its first-run height.
+    Its own children still get their height for the real width (the labels still wrap).
+    """
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        return False
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" to the width it gets (the whole
+    text in its tooltip), instead of holding its panel as wide as the text: a long node name
+    in a title made the Gradients page wider than the dock and the dock scrolled."""
+
+    #: The least width: room for a few characters and the ellipsis.
+    MIN_CHARS = 12
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt API
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), self.fontMetrics().averageCharWidth() * self.MIN_CHARS))
+        return hint
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        """Show `text` (plain), shortened when it does not fit."""
+        super().setText(text)
+        self.setToolTip(text)
+
+    def shown_text(self) -> str:
+        """The text as drawn at the current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle,
+                                             self.contentsRect().width())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        from PySide6.QtGui import QPainter
+
+        p = QPainter(self)
+        p.setPen(self.palette().color(self.foregroundRole()))
+        p.setFont(self.font())
+        p.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
+        p.end()
 
 
 class Panel(QWidget):
@@ -130,10 +248,13 @@ class Panel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.TITLE)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(6, 6, 6, 6)
-        self.title_label = QLabel(f"<b>{self.TITLE}</b>", self)
-        self.title_label.setTextFormat(Qt.TextFormat.RichText)
+        self._layout = FitLayout(self)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._layout.setSpacing(4)
+        self.title_label = ElidedLabel(self.TITLE, self)
+        bold = self.title_label.font()
+        bold.setBold(True)
+        self.title_label.setFont(bold)
         self.note_label = QLabel("", self)
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color: #7a4a00;")
@@ -142,8 +263,13 @@ class Panel(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setStyleSheet("color: #555555; font-size: 11pt; padding: 24px;")
-        self._layout.addWidget(self.title_label)
-        self._layout.addWidget(self.note_label)
+        # The title, the caveats and a panel's own controls share one row: in the Inspect
+        # dock's first-run height every row of text is a row less of plot.
+        self.header = QHBoxLayout()
+        self.header.setSpacing(8)
+        self.header.addWidget(self.title_label)
+        self.header.addWidget(self.note_label, 1)
+        self._layout.addLayout(self.header)
         self._layout.addWidget(self.empty_label, 1)
         self.note_label.hide()
         self.empty_label.hide()
@@ -151,12 +277,12 @@ class Panel(QWidget):
 
     def title(self) -> str:
         """The title as shown, e.g. "Activations - dense_1"."""
-        return self.title_label.text().replace("<b>", "").replace("</b>", "")
+        return self.title_label.text()
 
     def set_subject(self, subject: str) -> None:
         """Show what the panel is about after its title."""
         text = f"{self.TITLE} - {subject}" if subject else self.TITLE
-        self.title_label.setText(f"<b>{_escape(text)}</b>")
+        self.title_label.setText(text)
 
     def notes(self) -> list[str]:
         """The caveats currently shown (downsampling, caps, layout guesses)."""
@@ -166,6 +292,11 @@ class Panel(QWidget):
     def set_notes(self, notes: list[str]) -> None:
         """Show `notes` (or hide the note line when empty)."""
         self.note_label.setText("\n".join(notes))
+        # Beside the title a note keeps the width of its longest line (up to NOTE_WIDTH, it
+        # wraps beyond), not a few characters a line: the title is the one that shortens.
+        fm = self.note_label.fontMetrics()
+        longest = max((fm.horizontalAdvance(n) for n in notes), default=0)
+        self.note_label.setMinimumWidth(min(longest + 4, NOTE_WIDTH))
         self.note_label.setVisible(bool(notes))
 
     def set_empty(self, message: str) -> None:
@@ -208,14 +339,29 @@ class Panel(QWidget):
         walk(self._layout)
         return out
 
+    def set_nested(self) -> None:
+        """No margins: the panel sits inside another panel (the Gradients panel's parts)."""
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
     def clear(self) -> None:
         """Forget the data and show an empty panel."""
         self.set_subject("")
         self.set_notes([])
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def block_note(shape: tuple[int, ...], image: np.ndarray, blocks: tuple[int, int]) -> str:
+    """What a block-averaged heatmap shows, e.g. "16x50257 shown as 16x508 (means of 1x99
+    blocks: rows x columns)"."""
+    (rows, cols), (ir, ic), (rb, cb) = shape[:2], image.shape[:2], blocks
+    return f"{rows}x{cols} shown as {ir}x{ic} (means of {rb}x{cb} blocks)"
+
+
+def block_rect(image: np.ndarray, blocks: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The (x, y, width, height) that puts block-mean cell (i, j) over matrix rows
+    i*rb .. (i+1)*rb and columns j*cb .. (j+1)*cb, in index coordinates (cell centres on
+    integers). A partial last block is drawn as wide as the others, past the last index."""
+    rb, cb = blocks
+    return -0.5, -0.5, float(image.shape[1] * cb), float(image.shape[0] * rb)
 
 
 def stats_text(summary: Summary, extra: list[str] | None = None) -> str:

@@ -21,6 +21,8 @@ from inspector.ui.panels._common import (
     HistogramPlot,
     Panel,
     PlotAndSide,
+    block_note,
+    block_rect,
     grid_columns,
     layout_plot,
     stats_text,
@@ -61,6 +63,7 @@ class ActivationPanel(Panel):
         self.tile_origins: list[tuple[int, int]] = []
         self.shown_channels = 0
         self.bin_size = 1
+        self.blocks = (1, 1)  # rows x columns averaged per heatmap cell
         self.array: np.ndarray | None = None
 
         self.view, self.plot = layout_plot(self)
@@ -170,13 +173,15 @@ class ActivationPanel(Panel):
         self.plot.invertY(True)
 
     def _draw_sequence(self, a: np.ndarray, notes: list[str]) -> None:
-        img, factor = downsample_2d(a.astype(np.float32, copy=False), MAX_SEQUENCE_SIDE)
-        if factor > 1:
-            notes.append(f"{a.shape[0]}x{a.shape[1]} shown as {img.shape[0]}x{img.shape[1]} "
-                         f"(means of {factor}x{factor} blocks)")
+        img, self.blocks = downsample_2d(a.astype(np.float32, copy=False), MAX_SEQUENCE_SIDE)
+        if self.blocks != (1, 1):
+            notes.append(block_note(a.shape, img, self.blocks))
         self._show("sequence")
-        self._draw_image(img, finite_levels(a))
-        self.image.setRect(-0.5, -0.5, a.shape[1], a.shape[0])
+        # The cells are block means: the colour bar spans what is drawn (the raw range is in
+        # the statistics). Scaled to the raw extremes, a logits gradient (one -1/T per row
+        # among 50257 near-zeros) drew every 99-column mean the same colour.
+        self._draw_image(img, finite_levels(img))
+        self.image.setRect(*block_rect(img, self.blocks))
         self.plot.setAspectLocked(False)
         self.plot.setLabel("bottom", "feature")
         self.plot.setLabel("left", "step")
@@ -228,3 +233,4 @@ class ActivationPanel(Panel):
             if sat is not None:
                 extra.append(f"saturated ({kind}) {sat / summary.size:.1%}")
         self.stats_label.setText(stats_text(summary, extra))
+        self.split.refit()  # the side keeps the width of the new text

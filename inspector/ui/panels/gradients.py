@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QSplitter, QWidget
 
 from inspector.ir import Graph, Node
 from inspector.ui.panels._common import Panel, make_plot
@@ -83,10 +83,9 @@ class GradientsPanel(Panel):
         self.log_box = QCheckBox("log scale", self)
         self.log_box.setChecked(True)
         self.log_box.toggled.connect(lambda _b: self._draw_norms())
-        row = QHBoxLayout()
-        row.addWidget(self.summary, 1)
-        row.addWidget(self.log_box)
-        self._layout.addLayout(row)
+        # The loss line sits in the title row: a row more of plots.
+        self.header.addWidget(self.summary, 1)
+        self.header.addWidget(self.log_box)
 
         self.norm_plot = make_plot(self, x_label="node (graph order; output on the right)",
                                    y_label="gradient norm")
@@ -105,13 +104,17 @@ class GradientsPanel(Panel):
         self.norm_plot.setMinimumWidth(300)  # the splitter otherwise gives it a sliver
         self.value_panel = GradientValuePanel(self)
         self.saliency = SaliencyPanel(self)
+        for part in (self.value_panel, self.saliency):
+            part.set_nested()
         split = QSplitter(Qt.Orientation.Horizontal, self)
         for w in (self.norm_plot, self.value_panel, self.saliency):
             split.addWidget(w)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 4)
-        split.setStretchFactor(2, 3)
-        split.setSizes([420, 520, 360])
+        # The node's gradient has three parts (map, histogram, statistics) to the saliency's
+        # one: in a short dock they sit in a row, and it gets the most width.
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 5)
+        split.setStretchFactor(2, 2)
+        split.setSizes([350, 580, 240])
         self._layout.addWidget(split, 1)
         self.clear()
 

@@ -11,15 +11,25 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QStackedWidget, QWidget
 
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
 from inspector.runtime.stats import downsample_2d, finite_levels, summarize
-from inspector.ui.panels._common import Panel, layout_plot, make_plot, text_color
+from inspector.ui.panels._common import (
+    Panel,
+    block_note,
+    block_rect,
+    layout_plot,
+    make_plot,
+    text_color,
+)
 from inspector.ui.panels.colormaps import get_colormap
 
 MODES = ("auto", "probabilities", "logits", "regression")
+#: The least height of one output bar with its number beside it.
+ROW_PX = 16
+_ROWS_NOTE = " bars shown: drag the plot or enlarge the dock"
 MAX_REGRESSION_BARS = 256
 
 
@@ -140,7 +150,7 @@ class OutputPanel(Panel):
         self._value_items: list[pg.TextItem] = []
         self._outputs: dict[str, np.ndarray] = {}
         self._last: tuple[np.ndarray, list[str] | None, int, str] | None = None
-        row = QHBoxLayout()
+        row = self.header  # the controls share the title's row: a row more for the bars
         self.output_label = QLabel("output:", self)
         self.output_box = QComboBox(self)
         self.output_box.currentTextChanged.connect(self._output_changed)
@@ -155,13 +165,13 @@ class OutputPanel(Panel):
         for w in (self.output_label, self.output_box, self.mode_label, self.mode_box,
                   self.position_label, self.position_box):
             row.addWidget(w)
-        row.addStretch(1)
-        self._layout.addLayout(row)
         self.stack = QStackedWidget(self)
         self.plot = make_plot(self, x_label="probability")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[], brush="#1f77b4", pen=None)
         self.plot.addItem(self.bars)
         self.plot.getPlotItem().invertY(True)  # the top class on top
+        self.plot.getPlotItem().getViewBox().sigResized.connect(lambda _vb: self._fit_rows())
+        self._fitting = False
         self.image_view, self.image_plot = layout_plot(self)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image_plot.addItem(self.image)
@@ -319,6 +329,7 @@ class OutputPanel(Panel):
         else:
             self._draw_classes(a, labels, top_k, notes)
         self.set_notes(notes)
+        self._fit_rows()
 
     def _draw_sequence(self, sample: np.ndarray, labels: list[str] | None, top_k: int,
                        notes: list[str]) -> None:
@@ -353,12 +364,12 @@ class OutputPanel(Panel):
         else:
             img = x.reshape(x.shape[0], -1) if x.ndim >= 2 else x.reshape(1, -1)
             left, bottom = ("position", "feature") if x.ndim >= 2 else ("", "feature")
-        shown, factor = downsample_2d(img, 512)
-        if factor > 1:
-            notes.append(f"{img.shape[0]}x{img.shape[1]} shown in means of {factor}x{factor}")
+        shown, blocks = downsample_2d(img, 512)
+        if blocks != (1, 1):
+            notes.append(block_note(img.shape, shown, blocks))
         self.stack.setCurrentWidget(self.image_view)
         self.image.setImage(shown, autoLevels=False)
-        self.image.setRect(-0.5, -0.5, img.shape[1], img.shape[0])
+        self.image.setRect(*block_rect(shown, blocks))
         probs = kind == "spatial" and looks_like_probabilities(img)
         self.colorbar.setLevels((0.0, 1.0) if probs else finite_levels(img))
         self.image_plot.setLabel("left", left)
@@ -450,9 +461,34 @@ class OutputPanel(Panel):
             # A 1000-class near-uniform output is 0.001 wide: scale to the top bar, not to 1.
             hi = 1.0 if top > 0.5 else max(top * 1.3, 1e-6)
             item.setXRange(0, hi, padding=0.02)
-            item.setYRange(-0.5, max(len(entries), 1) - 0.5, padding=0.02)
         else:
             item.autoRange()
+        self._fit_rows()
+
+    def shown_rows(self) -> int:
+        """How many bars, from the top one, fit the plot at ROW_PX a bar."""
+        height = self.plot.getPlotItem().getViewBox().height()
+        n = len(self._entries)
+        row = max(ROW_PX, self.fontMetrics().height() + 2)  # a line of text and a gap
+        return n if height <= 0 else max(1, min(n, int(height // row)))
+
+    def _fit_rows(self) -> None:
+        # Ten bars in the first-run dock's ~60 px of plot ran their numbers together: show
+        # the top bars that fit at a readable height; the others are a drag (or a taller
+        # dock) away, and the title row says so.
+        if self._fitting or self.stack.currentWidget() is not self.plot or not self._entries:
+            return
+        self._fitting = True
+        try:
+            rows, n = self.shown_rows(), len(self._entries)
+            self.plot.getPlotItem().setYRange(-0.5, rows - 0.5, padding=0.02)
+            notes = [x for x in self.notes() if not x.endswith(_ROWS_NOTE)]
+            if rows < n:
+                notes.append(f"the top {rows} of {n}{_ROWS_NOTE}")
+            if notes != self.notes():
+                self.set_notes(notes)
+        finally:
+            self._fitting = False
 
     def _set_value_texts(self, texts: list[str], values) -> None:
         item = self.plot.getPlotItem()

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -94,7 +93,7 @@ class TrainingPanel(Panel):
         self.set_model(None, "", [])
 
     def _build_controls(self) -> None:
-        row = QHBoxLayout()
+        row = self.header  # the controls share the title's row: a row more for the plots
         self.data_box = QComboBox(self)
         self.data_box.addItems([CURRENT, "data file (.npz / .csv)…"])
         self.data_box.activated.connect(self._data_chosen)
@@ -123,7 +122,6 @@ class TrainingPanel(Panel):
                   self.cancel_button, self.reset_button, self.save_button, self.progress):
             row.addWidget(w)
         row.addStretch(1)
-        self._layout.addLayout(row)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self._layout.addWidget(self.status)

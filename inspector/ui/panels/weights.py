@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QWidget,
@@ -24,7 +23,15 @@ from inspector.runtime.stats import (
     summarize,
     symmetric_levels,
 )
-from inspector.ui.panels._common import HistogramPlot, Panel, PlotAndSide, stats_text, tile_maps
+from inspector.ui.panels._common import (
+    HistogramPlot,
+    Panel,
+    PlotAndSide,
+    block_note,
+    block_rect,
+    stats_text,
+    tile_maps,
+)
 from inspector.ui.panels.colormaps import (
     COLORMAP_NAMES,
     annotate_cells,
@@ -77,9 +84,9 @@ class WeightPanel(Panel):
         self._gradient: np.ndarray | None = None
         self.kind = "none"  # "matrix", "kernels", "bars", "scalar" or "none"
         self.tile_origins: list[tuple[int, int]] = []
-        self.block = 1
+        self.block = (1, 1)  # rows x columns averaged per heatmap cell
 
-        bar = QHBoxLayout()
+        bar = self.header  # the controls share the title's row: a row more for the heatmap
         self.selector = QComboBox(self)
         self.selector.currentIndexChanged.connect(self._on_selected)
         self.cmap_box = QComboBox(self)
@@ -92,7 +99,6 @@ class WeightPanel(Panel):
         bar.addWidget(QLabel("colours:", self))
         bar.addWidget(self.cmap_box)
         bar.addWidget(self.export_button)
-        self._layout.addLayout(bar)
 
         self.view = pg.GraphicsLayoutWidget(self)
         self.view.setBackground("w")
@@ -238,7 +244,7 @@ class WeightPanel(Panel):
         """The 2-D image for `a` under the current weight's layout, and notes about it."""
         notes: list[str] = []
         self.tile_origins = []
-        self.block = 1
+        self.block = (1, 1)  # rows x columns averaged per heatmap cell
         if a.ndim in (3, 4) and self._looks_like_kernel(a):
             weight = self.current_weight()
             layout = kernel_layout(self._node, weight) if weight else "OIHW"
@@ -262,9 +268,8 @@ class WeightPanel(Panel):
                 notes.append(f"{a.ndim}-D weight shown as {m.shape[0]} x {m.shape[1]}")
             m = m.astype(np.float32, copy=False)
             img, self.block = downsample_2d(m, MAX_IMAGE_SIDE)
-            if self.block > 1:
-                notes.append(f"{m.shape[0]}x{m.shape[1]} shown as {img.shape[0]}x{img.shape[1]} "
-                             f"(means of {self.block}x{self.block} blocks)")
+            if self.block != (1, 1):
+                notes.append(block_note(m.shape, img, self.block))
             self.kind = "matrix"
             return img, notes
         return None, notes
@@ -319,6 +324,7 @@ class WeightPanel(Panel):
         if weight is not None and weight.tensor.location:
             extra.append(f"from {weight.tensor.location}")
         self.stats_label.setText(stats_text(summary, extra))
+        self.split.refit()  # the side keeps the width of the new text
 
     def _place_image(self, plot: pg.PlotItem, item: pg.ImageItem, a: np.ndarray,
                      img: np.ndarray) -> None:
@@ -338,8 +344,7 @@ class WeightPanel(Panel):
             plot.setLabel("bottom", "input channel")
             plot.setLabel("left", "output channel")
         else:
-            rows, cols = (a.shape[0], int(a.size // max(1, a.shape[0])))
-            item.setRect(-0.5, -0.5, cols, rows)
+            item.setRect(*block_rect(img, self.block))
             plot.setAspectLocked(False)
             left.setTicks(None)
             bottom.setTicks(None)
@@ -376,7 +381,7 @@ class WeightPanel(Panel):
         for t in texts:
             plot.removeItem(t)
         texts.clear()
-        if img is None or cmap is None or self.kind != "matrix" or self.block != 1 \
+        if img is None or cmap is None or self.kind != "matrix" or self.block != (1, 1) \
                 or max(img.shape) > MAX_ANNOTATED:
             return
         texts.extend(annotate_cells(plot, img, cmap, levels, fmt))
@@ -392,7 +397,7 @@ class WeightPanel(Panel):
     def _fit(self, plot: pg.PlotItem, img: np.ndarray) -> None:
         """Frame exactly the image (autoRange pads it and lets the colour bar widen it)."""
         if self.kind == "matrix":
-            rows, cols = img.shape[0] * self.block, img.shape[1] * self.block
+            rows, cols = img.shape[0] * self.block[0], img.shape[1] * self.block[1]
             plot.setRange(xRange=(-0.5, cols - 0.5), yRange=(-0.5, rows - 0.5), padding=0)
             small = max(rows, cols) <= MAX_ANNOTATED
             for axis, n in (("bottom", cols), ("left", rows)):
