@@ -57,10 +57,7 @@ def l2_norm(a: np.ndarray) -> float:
         total += float(np.dot(tail, tail))
         if np.isfinite(total) and total > 1e-30 or np.isnan(total):
             return float(np.sqrt(total))
-    if flat.size <= _NORM_CHUNK:
-        wide = flat.astype(np.float64)
-        return float(np.sqrt(np.dot(wide, wide)))
-    buf = np.empty(_NORM_CHUNK, np.float64)
+    buf = np.empty(min(flat.size, _NORM_CHUNK), np.float64)
     total = 0.0
     for start in range(0, flat.size, _NORM_CHUNK):
         part = flat[start:start + _NORM_CHUNK]
