@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inspector.ir import Model
+from inspector.runtime import last_run
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
 from inspector.runtime.keras_convert import PREACT_SUFFIX, convert_keras
@@ -57,6 +58,13 @@ def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) ->
     except OSError:
         raise RunError(f"{p}: no such file") from None
     sess = _SESSIONS.get(key)
+    if sess is None and not lazy:
+        # A lazy session that took the plain path (external weights, or nothing to reorder)
+        # is this very session: share it rather than hold the model's weights twice.
+        twin_key = (*key[:3], expose, True)
+        twin = _SESSIONS.get(twin_key)
+        if twin is not None and twin.layout == "plain":
+            key, sess = twin_key, twin
     if sess is None:
         # The file changed (a training step rewrote it): its older sessions are stale.
         for old in [k for k in _SESSIONS if k[0] == key[0] and k[1:3] != key[1:3]]:
@@ -71,8 +79,9 @@ def session_for(path: str | Path, *, expose: bool = True, lazy: bool = False) ->
 
 
 def clear_sessions() -> None:
-    """Drop every cached session (frees their memory)."""
+    """Drop every cached session and the note of the last run (frees their memory)."""
     _SESSIONS.clear()
+    last_run.forget()
 
 
 
@@ -88,7 +97,9 @@ def _run_onnx(
         node.name: [o for o in node.outputs if o in values] for node in model.graph.nodes
     }
     outputs = {n: values[n] for n in sess.output_names if n in values}
-    return ActivationResult(values, outputs, by_node, dict(sess.skipped), structured=structured)
+    result = ActivationResult(values, outputs, by_node, dict(sess.skipped), structured=structured)
+    last_run.remember(model.path, feeds, result)  # a backprop of this input reuses the values
+    return result
 
 
 def keras_feeds(
