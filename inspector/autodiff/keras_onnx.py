@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector.autodiff.results import GradientResult, l2_norm
+from inspector.autodiff.results import GradientResult, norms_by_block
 from inspector.ir import Model
 from inspector.progress import NO_TASK, Task
 from inspector.runtime.errors import InputError
@@ -131,10 +131,10 @@ def lowered_gradients(
             for call, g in parts.items():
                 values[f"{key}@{call}"] = g
                 shared[key].append(f"{key}@{call}")
-    norms = {}
+    norms, norm = {}, norms_by_block()
     for n in model.graph.nodes:
         if n.name in values:
-            norms[n.name] = l2_norm(values[n.name])
+            norms[n.name] = norm(values[n.name])
     task.report(1.0, "done")
     return GradientResult(values, sw.lv.loss, sw.lv.target, loss, out_key, sw.uncovered, norms,
                           reduction=sw.lv.reduction, engine="lowering", shared=shared)

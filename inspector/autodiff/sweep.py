@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from inspector.autodiff.losses import class_targets, loss_and_grad
-from inspector.autodiff.results import GradientResult, l2_norm
+from inspector.autodiff.results import GradientResult, norms_by_block
 from inspector.autodiff.rules import NotDifferentiable, accumulate, env_of, node_inputs, node_vjp
 from inspector.ir import Graph, Model, Node
 from inspector.progress import NO_TASK, Task
@@ -244,11 +244,11 @@ def onnx_gradients(
     grads = sw.grads
     task.report(0.97, "collecting gradients")
     result = _collect(model, sw.values, grads, sw.needs)
-    norms = {}
+    norms, norm = {}, norms_by_block()
     for node in model.graph.nodes:
         gs = [grads[o] for o in node.outputs if o in grads]
         if gs:
-            norms[node.name] = float(np.sqrt(sum(l2_norm(g) ** 2 for g in gs)))
+            norms[node.name] = float(np.sqrt(sum(norm(g) ** 2 for g in gs)))
     shared = _shared_keys(model, sw, result)
     task.report(1.0, "done")
     return GradientResult(result, sw.lv.loss, sw.lv.target, loss, sw.out_name, sw.uncovered,

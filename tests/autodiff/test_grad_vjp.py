@@ -7,6 +7,8 @@ float32 with a wider step); the rule's gradient must match the finite-difference
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -151,11 +153,34 @@ def test_dropout_inference_and_cast():
 
 @pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
 @pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)),
-                                    ((), (2, 3))])
+                                    ((), (2, 3)), ((3, 4), ()), ((2, 3, 4), (1, 1, 1)),
+                                    ((3, 2000), ())])
 def test_binary_broadcast(op, shapes):
     a = rnd(*shapes[0])
     b = pos(*shapes[1]) if op == "Div" else rnd(*shapes[1])
     check_vjp(op, [a, b])
+
+
+@pytest.mark.parametrize("op", ["Mul", "Div"])
+def test_scalar_operand_gradient_is_an_accurate_float32_sum(op):
+    """The gradient of a float32 scale or divisor (GELU's 0.5, attention's sqrt d) is one sum
+    over the whole tensor, now taken without the product array: it must match the exact sum
+    to float32 rounding, as the pairwise sum of the product array did."""
+    from inspector.autodiff.rules import backward_node
+
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal((4, 128, 768)) + 3).astype(np.float32)  # sums that do not cancel
+    b = np.asarray(np.float32(0.5 if op == "Mul" else 1.4142135))
+    g = rng.uniform(0.5, 1.5, a.shape).astype(np.float32)
+    y = a * b if op == "Mul" else a / b
+    node = helper.make_node(op, ["a", "b"], ["y"])
+    ga, gb = backward_node(OpCtx(op, {}, [a, b], [y], 17, node), [g])
+    prods = g.astype(np.float64) * a.astype(np.float64)
+    exact = math.fsum(prods.ravel()) * (1 if op == "Mul" else -1 / float(b) ** 2)
+    assert gb.dtype == np.float32 and gb.shape == ()
+    assert abs(float(gb) - exact) <= 2e-7 * abs(exact)
+    want_a = g * b if op == "Mul" else g / b
+    np.testing.assert_array_equal(ga, want_a)
 
 
 def test_pow_const_exponent_and_variadic():

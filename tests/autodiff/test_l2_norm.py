@@ -51,3 +51,43 @@ def test_a_nan_anywhere_makes_the_norm_nan():
     a = np.zeros(2 * _NORM_CHUNK, np.float32)
     a[-1] = np.nan
     assert math.isnan(l2_norm(a))
+
+
+def test_norms_by_block_reuse_only_the_same_elements(monkeypatch):
+    from inspector.autodiff import results
+
+    a = np.random.default_rng(9).standard_normal((6, 8, 10)).astype(np.float32)
+    views = {
+        "whole": a, "transposed": a.transpose(2, 0, 1), "reshaped": a.reshape(48, 10),
+        "one axis swapped": np.swapaxes(a, 0, 1), "every other": a[:, :, ::2],
+        "first rows": a[:1], "reversed": a[::-1], "later start": a[1:],
+        "broadcast": np.broadcast_to(a[:1], a.shape), "copy": a.copy(),
+        "float64 view of the bytes": a.reshape(-1).view(np.float64),
+    }
+    calls = []
+    real = results.l2_norm
+    monkeypatch.setattr(results, "l2_norm", lambda x: calls.append(1) or real(x))
+    norm = results.norms_by_block()
+    for name, v in views.items():
+        assert norm(v) == real(v), name
+    # whole, transposed, reshaped and swapped are one block; each other view is its own.
+    assert len(calls) == len(views) - 3
+    assert norm(a.T) == real(a) and len(calls) == len(views) - 3
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dot_f64_of_two_arrays_is_the_exact_sum(size):
+    from inspector.autodiff.results import dot_f64
+
+    rng = np.random.default_rng(size + 1)
+    a, b = rng.standard_normal(size).astype(np.float32), rng.standard_normal(size).astype(np.float32)
+    want = math.fsum(float(x) * float(y) for x, y in zip(a, b, strict=True))
+    # Float32 row sums: the error is float32 rounding of the terms' magnitudes (the sum of
+    # random signs cancels), well inside what a float32 pairwise sum of the products loses.
+    tol = 1e-7 * math.fsum(abs(float(x) * float(y)) for x, y in zip(a, b, strict=True))
+    assert dot_f64(a, b) == pytest.approx(want, rel=0, abs=tol)
+    assert dot_f64(a.reshape(-1, 1)[::-1], b[::-1]) == pytest.approx(want, rel=0, abs=tol)
+    pairwise = float((a * b).sum())
+    assert abs(dot_f64(a, b) - want) <= max(abs(pairwise - want), tol / 10)
+    with pytest.raises(ValueError):
+        dot_f64(a, np.zeros(size + 1, np.float32))

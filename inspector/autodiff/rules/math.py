@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from inspector.autodiff.results import dot_f64
 from inspector.autodiff.rules.registry import (
     Grad,
     OpCtx,
@@ -44,7 +45,17 @@ def _sub(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
 def _mul(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     g = first_grad(ctx, gys)
     a, b = ctx.x
-    return [unbroadcast(g * b, np.shape(a)), unbroadcast(g * a, np.shape(b))]
+    return [_sum_product(g, b, np.shape(a)), _sum_product(g, a, np.shape(b))]
+
+
+def _sum_product(g: np.ndarray, other: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """unbroadcast(g * other, shape). When it is one number (a scale such as GELU's 0.5),
+    the sum is taken without the product array and accumulated in float64."""
+    if math.prod(shape) == 1 and np.shape(other) == np.shape(g) and g.size > 1 \
+            and is_float(g) and is_float(other):
+        dtype = np.result_type(g, other)
+        return np.asarray(dot_f64(g, other), dtype=dtype).reshape(shape)
+    return unbroadcast(g * other, shape)
 
 
 @vjp_rule("Div")
@@ -53,6 +64,13 @@ def _div(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     a, b = ctx.x
     if not (is_float(a) and is_float(b)):
         return [None, None]  # integer division has no gradient
+    if np.size(b) == 1 and np.shape(a) == np.shape(g) and g.size > 1:
+        # A scalar divisor (GELU's sqrt 2, attention's sqrt d): d/db = -sum(g * a) / b^2,
+        # summed without the product arrays.
+        b2 = np.float64(np.asarray(b).reshape(-1)[0]) ** 2
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            db = np.asarray(np.float64(-dot_f64(g, a)) / b2).astype(np.result_type(g, a, b))
+        return [unbroadcast(g / b, np.shape(a)), db.reshape(np.shape(b))]
     return [unbroadcast(g / b, np.shape(a)), unbroadcast(-g * a / (b * b), np.shape(b))]
 
 
