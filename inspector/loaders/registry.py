@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 import stat
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from inspector.ir import Model
-from inspector.runtime import last_run
 from inspector.progress import NO_TASK, Task
+from inspector.runtime import last_run
 from inspector.runtime.errors import ConversionUnavailable, InputError, RunError
 from inspector.runtime.keras_convert import PREACT_SUFFIX, convert_keras
 from inspector.runtime.keras_lowered import KerasLowering, is_code_layer, lower_keras_file

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from inspector.autodiff.results import _NORM_CHUNK, _NORM_ROW, l2_norm
+from inspector.autodiff.results import l2_norm
+from inspector.autodiff.sums import _NORM_CHUNK, _NORM_ROW
 
 
 def _reference(a: np.ndarray) -> float:

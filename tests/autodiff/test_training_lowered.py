@@ -86,7 +86,7 @@ def _oracle_steps(model, x, y, steps, lr):
         with tf.GradientTape() as tape:
             value = scce(y, model(x, training=False))
         grads = tape.gradient(value, model.trainable_weights)
-        opt.apply_gradients(zip(grads, model.trainable_weights))
+        opt.apply_gradients(zip(grads, model.trainable_weights, strict=True))
         losses.append(float(value))
     return losses
 

@@ -62,7 +62,7 @@ def keras_apps(rounds: int) -> None:
         feeds = {model.graph.inputs[0]: x}
         res = {}
 
-        def run(engine: str, res: dict = res) -> None:
+        def run(engine: str, res: dict = res, model=model, feeds=feeds) -> None:
             res[engine] = compute_gradients(model, feeds, target=3, engine=engine)
 
         ours = _timed(lambda: run("auto"), rounds)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from inspector.autodiff.results import dot_f64
 from inspector.autodiff.rules.registry import (
     Grad,
     OpCtx,
@@ -16,6 +15,7 @@ from inspector.autodiff.rules.registry import (
     unbroadcast,
     vjp_rule,
 )
+from inspector.autodiff.sums import dot_f64
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
