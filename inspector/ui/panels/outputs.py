@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QStackedWidget, QWidg
 
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
-from inspector.runtime.stats import downsample_2d, finite_levels, summarize
+from inspector.runtime.stats import downsample_2d, summarize
 from inspector.ui.panels._common import (
     Panel,
     block_note,
@@ -25,6 +25,7 @@ from inspector.ui.panels._common import (
     text_color,
 )
 from inspector.ui.panels.colormaps import get_colormap
+from inspector.ui.panels.levels import color_array, set_colorbar_levels
 
 MODES = ("auto", "probabilities", "logits", "regression")
 #: The least height of one output bar with its number beside it.
@@ -371,7 +372,10 @@ class OutputPanel(Panel):
         self.image.setImage(shown, autoLevels=False)
         self.image.setRect(*block_rect(shown, blocks))
         probs = kind == "spatial" and looks_like_probabilities(img)
-        self.colorbar.setLevels((0.0, 1.0) if probs else finite_levels(img))
+        if probs:
+            set_colorbar_levels(self.colorbar, 0.0, 1.0)
+        else:
+            color_array(self.colorbar, img)
         self.image_plot.setLabel("left", left)
         self.image_plot.setLabel("bottom", bottom)
         self.image_plot.setAspectLocked(kind == "spatial")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from inspector.runtime.stats import finite_levels
 from inspector.ui.panels._common import Panel, layout_plot
 from inspector.ui.panels.colormaps import get_colormap
+from inspector.ui.panels.levels import set_colorbar_levels
 
 #: Images smaller than this on both sides are drawn as bars (a 4-feature row is no picture).
 MIN_IMAGE_SIDE = 5
@@ -128,7 +129,7 @@ class SaliencyPanel(Panel):
         hmax = float(heat.max()) if heat.size and heat.max() > 0 else 1.0
         self.heat_item.setImage(heat.astype(np.float32), levels=(0.0, hmax))
         self.heat_item.setLookupTable(lut)
-        self.colorbar.setLevels((0.0, hmax))
+        set_colorbar_levels(self.colorbar, 0.0, float(heat.max()) if heat.size else 0.0)
         self.colorbar.show()
         for item in (self.base_item, self.heat_item):
             item.setRect(-0.5, -0.5, heat.shape[1], heat.shape[0])
