@@ -32,6 +32,8 @@ MODES = ("auto", "probabilities", "logits", "regression")
 ROW_PX = 16
 _ROWS_NOTE = " bars shown: drag the plot or enlarge the dock"
 MAX_REGRESSION_BARS = 256
+#: Pixels kept between a bar's number and the plot's edge.
+LABEL_MARGIN_PX = 3
 
 
 def load_labels(path: str | Path) -> list[str]:
@@ -463,10 +465,11 @@ class OutputPanel(Panel):
         top = float(np.max(np.abs(values))) if values.size else 1.0
         if probabilities:
             # A 1000-class near-uniform output is 0.001 wide: scale to the top bar, not to 1.
-            hi = 1.0 if top > 0.5 else max(top * 1.3, 1e-6)
-            item.setXRange(0, hi, padding=0.02)
+            self._x_span = (0.0, 1.0 if top > 0.5 else max(top * 1.3, 1e-6))
         else:
-            item.autoRange()
+            lo = min(0.0, float(values.min())) if values.size else 0.0
+            hi = max(0.0, float(values.max())) if values.size else 1.0
+            self._x_span = (lo, hi if hi > lo else lo + 1.0)
         self._fit_rows()
 
     def shown_rows(self) -> int:
@@ -486,6 +489,7 @@ class OutputPanel(Panel):
         try:
             rows, n = self.shown_rows(), len(self._entries)
             self.plot.getPlotItem().setYRange(-0.5, rows - 0.5, padding=0.02)
+            self._fit_numbers(rows)
             notes = [x for x in self.notes() if not x.endswith(_ROWS_NOTE)]
             if rows < n:
                 notes.append(f"the top {rows} of {n}{_ROWS_NOTE}")
@@ -493,6 +497,19 @@ class OutputPanel(Panel):
                 self.set_notes(notes)
         finally:
             self._fitting = False
+
+    def _fit_numbers(self, rows: int) -> None:
+        """Widen the x range until every shown bar's number ends inside the plot: a 0.9843
+        bar's number, written from x = 0.9843 in a 0 .. 1 range, was cut at the right edge."""
+        lo, hi = getattr(self, "_x_span", (0.0, 1.0))
+        width = self.plot.getPlotItem().getViewBox().width()
+        total = (hi - lo) * 1.04  # the range shown, with a margin on each side
+        for t in self._value_items[:rows]:
+            room = width - t.boundingRect().width() - 2 * LABEL_MARGIN_PX
+            if room > width / 4:  # else the plot is too narrow for numbers at any range
+                total = max(total, (t.pos().x() - lo) * width / room)
+        start = lo - (total * LABEL_MARGIN_PX / width if width > 0 else total * 0.02)
+        self.plot.getPlotItem().setXRange(start, start + total, padding=0)
 
     def _set_value_texts(self, texts: list[str], values) -> None:
         item = self.plot.getPlotItem()
