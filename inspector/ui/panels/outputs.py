@@ -17,6 +17,7 @@ from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
 from inspector.runtime.stats import downsample_2d, summarize
 from inspector.ui.panels._common import (
+    ElidedLabel,
     Panel,
     block_note,
     block_rect,
@@ -189,10 +190,11 @@ class OutputPanel(Panel):
         self.text.setWordWrap(True)
         for w in (self.plot, self.image_view, self.text):
             self.stack.addWidget(w)
-        self.summary_label = QLabel("", self)
-        self.summary_label.setWordWrap(True)
+        # The summary shares the title's row (one line, shortened): below the plot it took
+        # a row of a 1200x800 first-run dock, and the page scrolled.
+        self.summary_label = ElidedLabel("", self)
+        self.header.insertWidget(2, self.summary_label, 1)
         self._layout.addWidget(self.stack, 1)
-        self._layout.addWidget(self.summary_label)
         self._show_controls(None)
 
     # ------------------------------------------------------------------ public API

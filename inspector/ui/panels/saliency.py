@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from inspector.runtime.stats import finite_levels
-from inspector.ui.panels._common import Panel, layout_plot
+from inspector.ui.panels._common import ElidedLabel, Panel, layout_plot
 from inspector.ui.panels.colormaps import get_colormap
 from inspector.ui.panels.levels import set_colorbar_levels
 
@@ -81,9 +81,11 @@ class SaliencyPanel(Panel):
         self.colorbar.axis.setTextPen(pg.mkPen("#222"))
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#d62728", pen=None)
         self.plot.addItem(self.bars)
-        self.summary = QLabel("", self)
+        # The summary shares the title's row: below the picture it took a row of a short
+        # dock's height from it.
+        self.summary = ElidedLabel("", self)
+        self.header.addWidget(self.summary, 1)
         self._layout.addWidget(self.view, 1)
-        self._layout.addWidget(self.summary)
         self.clear()
 
     def set_saliency(self, name: str, x: np.ndarray, grad: np.ndarray, hint: str | None = None,
