@@ -133,3 +133,18 @@ def test_a_small_page_does_not_scroll_after_a_big_one(qtbot, first_run) -> None:
     _show(qtbot, win, "Activation function")
     assert win._inspect_scroll.verticalScrollBar().maximum() == 0
 
+
+@pytest.mark.parametrize("window_size", [(1200, 800)], ids=["1200x800"])
+def test_first_run_saliency_picture_fills_its_plot(qtbot, first_run, tmp_path, window_size) -> None:
+    """The 8x8 input's saliency was drawn 12 px tall in a 71 px plot: the aspect-locked
+    picture shared the height with the column axis and its caption."""
+    win, _ = first_run
+    page = _show(qtbot, win, "Gradients")
+    saliency = page.saliency
+    assert saliency.kind == "image"
+    drawn = saliency.heat_item.mapRectToScene(saliency.heat_item.boundingRect())
+    view = saliency.view.height()
+    assert drawn.height() >= 0.6 * view, f"a {drawn.height():.0f} px picture in a {view} px plot"
+    # ...and it is all on the plot
+    assert saliency.plot.getViewBox().sceneBoundingRect().contains(drawn.adjusted(1, 1, -1, -1))
+    win.grab().save(str(tmp_path / "first_run_saliency_1200.png"))

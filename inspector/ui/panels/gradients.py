@@ -111,10 +111,12 @@ class GradientsPanel(Panel):
             split.addWidget(w)
         # The node's gradient has three parts (map, histogram, statistics) to the saliency's
         # one: in a short dock they sit in a row, and it gets the most width.
+        # The saliency picture is height-bound (its aspect is locked): it gets the width its
+        # title row and a square picture need, no less.
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 5)
-        split.setStretchFactor(2, 2)
-        split.setSizes([350, 580, 240])
+        split.setStretchFactor(1, 4)
+        split.setStretchFactor(2, 3)
+        split.setSizes([300, 480, 330])
         self._layout.addWidget(split, 1)
         self.clear()
 

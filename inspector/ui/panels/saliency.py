@@ -138,9 +138,11 @@ class SaliencyPanel(Panel):
             item.show()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        self.plot.setLabel("bottom", "column")
+        # No bottom axis under the picture: in a short dock its ticks and "column" caption
+        # took ~40 of ~70 px, and the aspect-locked picture shrank to 12 px. The summary
+        # names the most sensitive pixel; the rows keep their ticks.
+        self.plot.showAxis("bottom", False)
         self.plot.setLabel("left", "row")
-        self.plot.getAxis("bottom").setTicks(None)
         self.plot.setRange(xRange=(-0.5, heat.shape[1] - 0.5), yRange=(-0.5, heat.shape[0] - 0.5),
                            padding=0.02)
 
@@ -156,6 +158,7 @@ class SaliencyPanel(Panel):
         self.bars.show()
         self.plot.invertY(False)
         self.plot.setAspectLocked(False)
+        self.plot.showAxis("bottom", True)
         self.plot.setLabel("bottom", "input feature")
         self.plot.setLabel("left", "|d loss / d x|")
         names = feature_names if feature_names and len(feature_names) == heat.size else None
