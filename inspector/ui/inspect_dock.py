@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -39,7 +39,7 @@ from inspector.ui.panels import (
     find_labels,
     load_labels,
 )
-from inspector.ui.panels._common import FitLayout
+from inspector.ui.panels._common import ElidedLabel, FitLayout
 from inspector.ui.panels.gradients import GradientsPanel
 from inspector.ui.panels.input_options import InputChoice
 from inspector.ui.panels.outputs import feature_names, manifest_entry
@@ -95,9 +95,11 @@ class InspectDock(QWidget):
         for w in (QLabel("Input", self), self.input_kind, self.run_button, QLabel("target", self),
                   self.target, self.loss, self.backprop_button, self.color_by, self.labels_button):
             bar.addWidget(w)
-        bar.addStretch(1)
-        self.status = QLabel(self)
-        bar.addWidget(self.status)
+        # The status takes the rest of the row, shortened to it: its whole text held the
+        # dock ~90 px wider than a 1200 px window gives it, and the dock scrolled.
+        self.status = ElidedLabel("", self)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(self.status, 1)
 
         self.views = QTabWidget(self)
         self.input_editor = InputEditor(self)

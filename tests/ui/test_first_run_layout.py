@@ -1,4 +1,4 @@
-"""The first-run layout at 1600x1000: after a run and a backprop, the Activations, Weights,
+"""The first-run layout at 1600x1000 and at 1200x800: after a run and a backprop, the Activations, Weights,
 Gradients and Output panels fit the Inspect dock (no scrolling, every plot inside the dock at
 a readable height) while the graph keeps the height it had (the dock's 24% of the window)."""
 
@@ -13,10 +13,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 
-#: The graph's height at 1600x1000 before this change (the dock at 24% of the window).
-GRAPH_HEIGHT_BEFORE = 676
-#: The least height of a plot in a panel that fits.
-MIN_PLOT_HEIGHT = 80
+#: The graph's height before the panels were fitted (the dock at 24% of the window), and
+#: the least height of a plot in a panel that fits, per window size. At 1200x800 the dock
+#: is 192 px tall: every page scrolled (Gradients by 42 px, and 27-91 px sideways).
+SIZES = {(1600, 1000): (676, 80), (1200, 800): (524, 60)}
 
 
 def small_cnn(path: Path) -> Path:
@@ -43,14 +43,19 @@ def small_cnn(path: Path) -> Path:
 
 
 @pytest.fixture
-def first_run(qtbot, window_settings, tmp_path):
-    """A first-run window (no saved layout) at 1600x1000 on the small CNN, after a run and a
-    backprop, with the convolution selected."""
+def window_size() -> tuple[int, int]:
+    return 1600, 1000
+
+
+@pytest.fixture
+def first_run(qtbot, window_settings, tmp_path, window_size):
+    """A first-run window (no saved layout) at `window_size` on the small CNN, after a run
+    and a backprop, with the convolution selected."""
     from inspector.ui.main_window import MainWindow
 
     win = MainWindow(settings=window_settings)
     qtbot.addWidget(win)
-    win.resize(1600, 1000)
+    win.resize(*window_size)
     win.show()
     qtbot.waitExposed(win)
     tab = win.open_paths([str(small_cnn(tmp_path / "cnn.onnx"))])[0]
@@ -72,9 +77,11 @@ def _show(qtbot, win, name: str):
     return views.currentWidget()
 
 
+@pytest.mark.parametrize("window_size", list(SIZES), ids=["1600x1000", "1200x800"])
 @pytest.mark.parametrize("name", ["Activations", "Weights", "Gradients", "Output"])
-def test_first_run_panels_fit_the_dock(qtbot, first_run, tmp_path, name) -> None:
+def test_first_run_panels_fit_the_dock(qtbot, first_run, tmp_path, name, window_size) -> None:
     win, tab = first_run
+    graph_height, min_plot_height = SIZES[window_size]
     page = _show(qtbot, win, name)
     scroll = win._inspect_scroll
     assert scroll.verticalScrollBar().maximum() == 0, f"{name} scrolls vertically"
@@ -85,11 +92,11 @@ def test_first_run_panels_fit_the_dock(qtbot, first_run, tmp_path, name) -> None
     for view in plots:
         rect = QRect(view.mapTo(viewport, QPoint(0, 0)), view.size())
         assert viewport.rect().contains(rect), f"{name}: {rect} is cut by {viewport.rect()}"
-        assert view.height() >= MIN_PLOT_HEIGHT, f"{name}: a plot squashed to {view.height()} px"
+        assert view.height() >= min_plot_height, f"{name}: a plot squashed to {view.height()} px"
     # ...and the graph keeps the most room, as much as before.
-    assert tab.view.height() >= GRAPH_HEIGHT_BEFORE, tab.view.height()
+    assert tab.view.height() >= graph_height, tab.view.height()
     assert win.inspect_dock.height() <= int(0.24 * win.height())
-    win.grab().save(str(tmp_path / f"first_run_{name.lower()}.png"))
+    win.grab().save(str(tmp_path / f"first_run_{name.lower()}_{window_size[0]}.png"))
 
 
 def test_first_run_output_bars_keep_their_numbers_apart(qtbot, first_run) -> None:
@@ -125,3 +132,19 @@ def test_a_small_page_does_not_scroll_after_a_big_one(qtbot, first_run) -> None:
     assert win._inspect_scroll.verticalScrollBar().maximum() > 0
     _show(qtbot, win, "Activation function")
     assert win._inspect_scroll.verticalScrollBar().maximum() == 0
+
+
+@pytest.mark.parametrize("window_size", [(1200, 800)], ids=["1200x800"])
+def test_first_run_saliency_picture_fills_its_plot(qtbot, first_run, tmp_path, window_size) -> None:
+    """The 8x8 input's saliency was drawn 12 px tall in a 71 px plot: the aspect-locked
+    picture shared the height with the column axis and its caption."""
+    win, _ = first_run
+    page = _show(qtbot, win, "Gradients")
+    saliency = page.saliency
+    assert saliency.kind == "image"
+    drawn = saliency.heat_item.mapRectToScene(saliency.heat_item.boundingRect())
+    view = saliency.view.height()
+    assert drawn.height() >= 0.6 * view, f"a {drawn.height():.0f} px picture in a {view} px plot"
+    # ...and it is all on the plot
+    assert saliency.plot.getViewBox().sceneBoundingRect().contains(drawn.adjusted(1, 1, -1, -1))
+    win.grab().save(str(tmp_path / "first_run_saliency_1200.png"))

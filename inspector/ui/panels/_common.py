@@ -22,8 +22,11 @@ install_axes()
 _FG = "#222222"
 #: The widest a note beside a panel's title is kept before it wraps.
 NOTE_WIDTH = 320
-#: A histogram still reads (ticks, both axis captions and ~50 px of bars) at this height.
-HISTOGRAM_MIN_HEIGHT = 96
+#: A histogram still reads (ticks, the count caption and ~35 px of bars) at this height:
+#: at 96 px it held the Inspect dock's pages taller than a 1200x800 first-run dock.
+HISTOGRAM_MIN_HEIGHT = 64
+#: Below this height the histogram drops its "value" caption (the ticks are the values).
+HISTOGRAM_CAPTION_HEIGHT = 110
 
 
 def make_plot(parent: QWidget | None = None, *, x_label: str = "", y_label: str = "",
@@ -60,6 +63,10 @@ def layout_plot(parent: QWidget | None = None) -> tuple[pg.GraphicsLayoutWidget,
 class HistogramPlot(pg.PlotWidget):
     """A histogram of an array's values as a stepped, filled curve."""
 
+    #: The least height it is given stacked over the statistics (PlotAndSide): beside
+    #: them it may go down to HISTOGRAM_MIN_HEIGHT.
+    STACKED_HEIGHT = 96
+
     def __init__(self, parent: QWidget | None = None, bins: int = 64) -> None:
         super().__init__(parent=parent, background="w")
         self.bins = bins
@@ -74,6 +81,14 @@ class HistogramPlot(pg.PlotWidget):
                                       brush=(31, 119, 180, 150), pen=pg.mkPen("#1f77b4"))
         self.addItem(self.curve)
         self.setMinimumHeight(HISTOGRAM_MIN_HEIGHT)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """Keep the bars' room on a short plot: the bottom caption goes below
+        HISTOGRAM_CAPTION_HEIGHT."""
+        super().resizeEvent(event)
+        item = self.getPlotItem()
+        if item is not None and event is not None:  # pyqtgraph resizes before the plot exists
+            item.showLabel("bottom", self.height() >= HISTOGRAM_CAPTION_HEIGHT)
 
     def set_array(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Plot the histogram of `array`; returns (counts, edges)."""
@@ -118,7 +133,8 @@ class PlotAndSide(QSplitter):
         """The height the side parts need one above the other."""
         parts = [self.side.widget(i) for i in range(self.side.count())]
         shown = [w for w in parts if not w.isHidden()]
-        need = sum(max(w.minimumHeight(), w.minimumSizeHint().height()) for w in shown)
+        need = sum(max(w.minimumHeight(), w.minimumSizeHint().height(),
+                       getattr(w, "STACKED_HEIGHT", 0)) for w in shown)
         return need + self.side.handleWidth() * max(0, len(shown) - 1)
 
     def _side_orientation(self, orientation: Qt.Orientation, height: int) -> Qt.Orientation:

@@ -14,7 +14,6 @@ from inspector.runtime.activation_facts import activation_kind, dead_count, satu
 from inspector.runtime.stats import (
     downsample_1d,
     downsample_2d,
-    finite_levels,
     summarize,
 )
 from inspector.ui.panels._common import (
@@ -29,6 +28,7 @@ from inspector.ui.panels._common import (
     tile_maps,
 )
 from inspector.ui.panels.colormaps import get_colormap
+from inspector.ui.panels.levels import color_array
 
 MAX_BARS = 512
 MAX_MAPS = 64
@@ -167,9 +167,9 @@ class ActivationPanel(Panel):
         self.plot.setXRange(-0.5, v.size - 0.5, padding=0.01)
         self.plot.setYRange(lo, hi if hi > lo else lo + 1.0, padding=0.05)
 
-    def _draw_image(self, img: np.ndarray, levels: tuple[float, float]) -> None:
+    def _draw_image(self, img: np.ndarray, scale: np.ndarray) -> None:
         self.image.setImage(img, autoLevels=False)
-        self.colorbar.setLevels(levels)
+        color_array(self.colorbar, scale)  # a constant `scale` is labelled with its value
         self.plot.invertY(True)
 
     def _draw_sequence(self, a: np.ndarray, notes: list[str]) -> None:
@@ -180,7 +180,7 @@ class ActivationPanel(Panel):
         # The cells are block means: the colour bar spans what is drawn (the raw range is in
         # the statistics). Scaled to the raw extremes, a logits gradient (one -1/T per row
         # among 50257 near-zeros) drew every 99-column mean the same colour.
-        self._draw_image(img, finite_levels(img))
+        self._draw_image(img, img)
         self.image.setRect(*block_rect(img, self.blocks))
         self.plot.setAspectLocked(False)
         self.plot.setLabel("bottom", "feature")
@@ -208,7 +208,7 @@ class ActivationPanel(Panel):
         img, self.tile_origins = tile_maps(shown.astype(np.float32, copy=False), cols)
         self._show("maps")
         # One scale for every channel (not only the ones shown), so maps compare fairly.
-        self._draw_image(img, finite_levels(chw))
+        self._draw_image(img, chw)
         self.image.setRect(0, 0, img.shape[1], img.shape[0])
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", f"{c} channels of {h}x{w}")

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QLabel, QSplitter, QWidget
+from PySide6.QtWidgets import QCheckBox, QSplitter, QWidget
 
 from inspector.ir import Graph, Node
-from inspector.ui.panels._common import Panel, make_plot
+from inspector.ui.panels._common import ElidedLabel, Panel, make_plot
 from inspector.ui.panels.activations import ActivationPanel
 from inspector.ui.panels.saliency import SaliencyPanel
 
@@ -77,9 +77,9 @@ class GradientsPanel(Panel):
         super().__init__(parent)
         self.result: Any = None
         self.order: list[tuple[str, float]] = []
-        self.summary = QLabel("", self)
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # One line, shortened to the row (the whole line in its tooltip): wrapped, it took
+        # two rows of a 1200x800 first-run dock and the page scrolled.
+        self.summary = ElidedLabel("", self)
         self.log_box = QCheckBox("log scale", self)
         self.log_box.setChecked(True)
         self.log_box.toggled.connect(lambda _b: self._draw_norms())
@@ -101,7 +101,7 @@ class GradientsPanel(Panel):
         item.addItem(self.norm_bars)
         item.addItem(self.selected_bar)
         self.norm_plot.scene().sigMouseClicked.connect(self._clicked)
-        self.norm_plot.setMinimumWidth(300)  # the splitter otherwise gives it a sliver
+        self.norm_plot.setMinimumWidth(200)  # the splitter otherwise gives it a sliver
         self.value_panel = GradientValuePanel(self)
         self.saliency = SaliencyPanel(self)
         for part in (self.value_panel, self.saliency):
@@ -111,10 +111,12 @@ class GradientsPanel(Panel):
             split.addWidget(w)
         # The node's gradient has three parts (map, histogram, statistics) to the saliency's
         # one: in a short dock they sit in a row, and it gets the most width.
+        # The saliency picture is height-bound (its aspect is locked): it gets the width its
+        # title row and a square picture need, no less.
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 5)
-        split.setStretchFactor(2, 2)
-        split.setSizes([350, 580, 240])
+        split.setStretchFactor(1, 4)
+        split.setStretchFactor(2, 3)
+        split.setSizes([300, 480, 330])
         self._layout.addWidget(split, 1)
         self.clear()
 

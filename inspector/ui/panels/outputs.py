@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QStackedWidget, QWidg
 
 from inspector.runtime import output_views as ov
 from inspector.runtime.errors import InputError
-from inspector.runtime.stats import downsample_2d, finite_levels, summarize
+from inspector.runtime.stats import downsample_2d, summarize
 from inspector.ui.panels._common import (
+    ElidedLabel,
     Panel,
     block_note,
     block_rect,
@@ -25,12 +26,15 @@ from inspector.ui.panels._common import (
     text_color,
 )
 from inspector.ui.panels.colormaps import get_colormap
+from inspector.ui.panels.levels import color_array, set_colorbar_levels
 
 MODES = ("auto", "probabilities", "logits", "regression")
 #: The least height of one output bar with its number beside it.
 ROW_PX = 16
 _ROWS_NOTE = " bars shown: drag the plot or enlarge the dock"
 MAX_REGRESSION_BARS = 256
+#: Pixels kept between a bar's number and the plot's edge.
+LABEL_MARGIN_PX = 3
 
 
 def load_labels(path: str | Path) -> list[str]:
@@ -186,10 +190,11 @@ class OutputPanel(Panel):
         self.text.setWordWrap(True)
         for w in (self.plot, self.image_view, self.text):
             self.stack.addWidget(w)
-        self.summary_label = QLabel("", self)
-        self.summary_label.setWordWrap(True)
+        # The summary shares the title's row (one line, shortened): below the plot it took
+        # a row of a 1200x800 first-run dock, and the page scrolled.
+        self.summary_label = ElidedLabel("", self)
+        self.header.insertWidget(2, self.summary_label, 1)
         self._layout.addWidget(self.stack, 1)
-        self._layout.addWidget(self.summary_label)
         self._show_controls(None)
 
     # ------------------------------------------------------------------ public API
@@ -371,7 +376,10 @@ class OutputPanel(Panel):
         self.image.setImage(shown, autoLevels=False)
         self.image.setRect(*block_rect(shown, blocks))
         probs = kind == "spatial" and looks_like_probabilities(img)
-        self.colorbar.setLevels((0.0, 1.0) if probs else finite_levels(img))
+        if probs:
+            set_colorbar_levels(self.colorbar, 0.0, 1.0)
+        else:
+            color_array(self.colorbar, img)
         self.image_plot.setLabel("left", left)
         self.image_plot.setLabel("bottom", bottom)
         self.image_plot.setAspectLocked(kind == "spatial")
@@ -459,10 +467,11 @@ class OutputPanel(Panel):
         top = float(np.max(np.abs(values))) if values.size else 1.0
         if probabilities:
             # A 1000-class near-uniform output is 0.001 wide: scale to the top bar, not to 1.
-            hi = 1.0 if top > 0.5 else max(top * 1.3, 1e-6)
-            item.setXRange(0, hi, padding=0.02)
+            self._x_span = (0.0, 1.0 if top > 0.5 else max(top * 1.3, 1e-6))
         else:
-            item.autoRange()
+            lo = min(0.0, float(values.min())) if values.size else 0.0
+            hi = max(0.0, float(values.max())) if values.size else 1.0
+            self._x_span = (lo, hi if hi > lo else lo + 1.0)
         self._fit_rows()
 
     def shown_rows(self) -> int:
@@ -482,6 +491,7 @@ class OutputPanel(Panel):
         try:
             rows, n = self.shown_rows(), len(self._entries)
             self.plot.getPlotItem().setYRange(-0.5, rows - 0.5, padding=0.02)
+            self._fit_numbers(rows)
             notes = [x for x in self.notes() if not x.endswith(_ROWS_NOTE)]
             if rows < n:
                 notes.append(f"the top {rows} of {n}{_ROWS_NOTE}")
@@ -489,6 +499,19 @@ class OutputPanel(Panel):
                 self.set_notes(notes)
         finally:
             self._fitting = False
+
+    def _fit_numbers(self, rows: int) -> None:
+        """Widen the x range until every shown bar's number ends inside the plot: a 0.9843
+        bar's number, written from x = 0.9843 in a 0 .. 1 range, was cut at the right edge."""
+        lo, hi = getattr(self, "_x_span", (0.0, 1.0))
+        width = self.plot.getPlotItem().getViewBox().width()
+        total = (hi - lo) * 1.04  # the range shown, with a margin on each side
+        for t in self._value_items[:rows]:
+            room = width - t.boundingRect().width() - 2 * LABEL_MARGIN_PX
+            if room > width / 4:  # else the plot is too narrow for numbers at any range
+                total = max(total, (t.pos().x() - lo) * width / room)
+        start = lo - (total * LABEL_MARGIN_PX / width if width > 0 else total * 0.02)
+        self.plot.getPlotItem().setXRange(start, start + total, padding=0)
 
     def _set_value_texts(self, texts: list[str], values) -> None:
         item = self.plot.getPlotItem()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from inspector.runtime.stats import finite_levels
-from inspector.ui.panels._common import Panel, layout_plot
+from inspector.ui.panels._common import ElidedLabel, Panel, layout_plot
 from inspector.ui.panels.colormaps import get_colormap
+from inspector.ui.panels.levels import set_colorbar_levels
 
 #: Images smaller than this on both sides are drawn as bars (a 4-feature row is no picture).
 MIN_IMAGE_SIDE = 5
@@ -80,9 +81,11 @@ class SaliencyPanel(Panel):
         self.colorbar.axis.setTextPen(pg.mkPen("#222"))
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#d62728", pen=None)
         self.plot.addItem(self.bars)
-        self.summary = QLabel("", self)
+        # The summary shares the title's row: below the picture it took a row of a short
+        # dock's height from it.
+        self.summary = ElidedLabel("", self)
+        self.header.addWidget(self.summary, 1)
         self._layout.addWidget(self.view, 1)
-        self._layout.addWidget(self.summary)
         self.clear()
 
     def set_saliency(self, name: str, x: np.ndarray, grad: np.ndarray, hint: str | None = None,
@@ -128,16 +131,18 @@ class SaliencyPanel(Panel):
         hmax = float(heat.max()) if heat.size and heat.max() > 0 else 1.0
         self.heat_item.setImage(heat.astype(np.float32), levels=(0.0, hmax))
         self.heat_item.setLookupTable(lut)
-        self.colorbar.setLevels((0.0, hmax))
+        set_colorbar_levels(self.colorbar, 0.0, float(heat.max()) if heat.size else 0.0)
         self.colorbar.show()
         for item in (self.base_item, self.heat_item):
             item.setRect(-0.5, -0.5, heat.shape[1], heat.shape[0])
             item.show()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        self.plot.setLabel("bottom", "column")
+        # No bottom axis under the picture: in a short dock its ticks and "column" caption
+        # took ~40 of ~70 px, and the aspect-locked picture shrank to 12 px. The summary
+        # names the most sensitive pixel; the rows keep their ticks.
+        self.plot.showAxis("bottom", False)
         self.plot.setLabel("left", "row")
-        self.plot.getAxis("bottom").setTicks(None)
         self.plot.setRange(xRange=(-0.5, heat.shape[1] - 0.5), yRange=(-0.5, heat.shape[0] - 0.5),
                            padding=0.02)
 
@@ -153,6 +158,7 @@ class SaliencyPanel(Panel):
         self.bars.show()
         self.plot.invertY(False)
         self.plot.setAspectLocked(False)
+        self.plot.showAxis("bottom", True)
         self.plot.setLabel("bottom", "input feature")
         self.plot.setLabel("left", "|d loss / d x|")
         names = feature_names if feature_names and len(feature_names) == heat.size else None

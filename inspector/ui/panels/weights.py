@@ -19,9 +19,7 @@ from inspector.ir import Node, Weight
 from inspector.runtime.stats import (
     downsample_1d,
     downsample_2d,
-    finite_levels,
     summarize,
-    symmetric_levels,
 )
 from inspector.ui.panels._common import (
     HistogramPlot,
@@ -38,6 +36,7 @@ from inspector.ui.panels.colormaps import (
     get_colormap,
     is_diverging,
 )
+from inspector.ui.panels.levels import color_array
 
 #: Matrices up to this many rows and columns get their values written in the cells.
 MAX_ANNOTATED = 16
@@ -199,8 +198,8 @@ class WeightPanel(Panel):
             return
         self.grad_image.setImage(img, autoLevels=False)
         self._place_image(self.grad_plot, self.grad_image, g, img)
-        levels = symmetric_levels(img)
-        self.grad_colorbar.setLevels(levels)
+        color_array(self.grad_colorbar, img, symmetric=True)
+        levels = self.grad_colorbar.levels()
         self._annotate(self.grad_plot, self.grad_cell_texts, img, get_colormap("diverging"), levels,
                        "{:.2g}")
         self._show_gradient(True)
@@ -369,9 +368,8 @@ class WeightPanel(Panel):
             self._annotate(self.plot, self.cell_texts, None, None, (0.0, 1.0))
             return
         name = self.cmap_box.currentText()
-        levels = symmetric_levels(self.image.image) if is_diverging(name) else \
-            finite_levels(self.image.image)
-        self.colorbar.setLevels(levels)
+        color_array(self.colorbar, self.image.image, symmetric=is_diverging(name))
+        levels = self.colorbar.levels()
         self._annotate(self.plot, self.cell_texts, self.image.image, get_colormap(name), levels)
 
     def _annotate(self, plot: pg.PlotItem, texts: list[pg.TextItem], img: np.ndarray | None,
