@@ -1,5 +1,5 @@
 """Every number written beside an output bar lies inside the plot's view box: at the
-first-run dock's height the top bar's "0.9843" ran past the right edge and was cut."""
+first-run dock's height the top bar's "0.9744" ran past the right edge and was cut."""
 
 from __future__ import annotations
 
@@ -48,3 +48,22 @@ def test_bar_numbers_lie_inside_the_view(qtbot, size, probs) -> None:
     # the bars are still drawn to scale from the left edge: the top bar is the longest
     # thing on the plot and the numbers sit right after their bars
     assert panel.value_texts()[0] == f"{probs.max():.4g}"
+
+
+def test_probability_axis_reads_probabilities(qtbot) -> None:
+    """A top probability of 0.24 puts ticks at 0.05 .. 0.3, not "50 .. 300 (x0.001)"."""
+    panel = OutputPanel()
+    qtbot.addWidget(panel)
+    panel.resize(940, 200)
+    panel.show()
+    qtbot.waitExposed(panel)
+    probs = np.array([0.2386, 0.1417, 0.12, 0.1, 0.09, 0.08, 0.08, 0.06, 0.05, 0.0397])
+    panel.set_outputs({"probs": probs[None].astype(np.float32)})
+    qtbot.wait(20)
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    assert "x0.001" not in axis.labelString() and axis.autoSIPrefixScale == 1
+    lo, hi = axis.range
+    ticks = [v for level in axis.tickValues(lo, hi, axis.width()) for v in level[1]]
+    assert ticks and max(ticks) <= 1.0
+    shown = axis.tickStrings(ticks, axis.autoSIPrefixScale, 0.05)
+    assert any(t.startswith("0.") for t in shown), shown

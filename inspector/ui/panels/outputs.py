@@ -171,6 +171,8 @@ class OutputPanel(Panel):
             row.addWidget(w)
         self.stack = QStackedWidget(self)
         self.plot = make_plot(self, x_label="probability")
+        # Probabilities read as themselves: not "50 .. 300 (x0.001)" for a top value of 0.24.
+        self.plot.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[], brush="#1f77b4", pen=None)
         self.plot.addItem(self.bars)
         self.plot.getPlotItem().invertY(True)  # the top class on top
