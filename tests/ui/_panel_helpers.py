@@ -34,3 +34,13 @@ def grab_nonblank(widget, path: str) -> np.ndarray:
     img = np.asarray(Image.open(path).convert("RGB"))
     assert img.reshape(-1, 3).std(axis=0).max() > 10, f"{path} looks blank"
     return img
+
+
+def shown_panel(qtbot, cls, width: int, height: int):
+    """A new `cls` panel, owned by qtbot, shown at width x height and exposed."""
+    panel = cls()
+    qtbot.addWidget(panel)
+    panel.resize(width, height)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel

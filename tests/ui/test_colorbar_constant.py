@@ -11,7 +11,7 @@ from inspector.ir import Node
 from inspector.ui.panels.activations import ActivationPanel
 from inspector.ui.panels.weights import WeightPanel
 
-from ._panel_helpers import weight
+from ._panel_helpers import shown_panel, weight
 
 
 def drawn_labels(colorbar) -> list[str]:
@@ -36,11 +36,7 @@ CASES = [
 
 @pytest.mark.parametrize(("array", "labels"), CASES, ids=["zeros", "halves", "near-0.5"])
 def test_activation_colorbar_reads_a_constant(qtbot, array, labels) -> None:
-    panel = ActivationPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 220)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown_panel(qtbot, ActivationPanel, 700, 220)
     panel.set_activation(None, "constant", array)
     qtbot.wait(20)
     assert panel.kind == "sequence"
@@ -48,11 +44,7 @@ def test_activation_colorbar_reads_a_constant(qtbot, array, labels) -> None:
 
 
 def test_weight_colorbar_reads_zeros_and_varied_weights_get_ticks_back(qtbot) -> None:
-    panel = WeightPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 220)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown_panel(qtbot, WeightPanel, 700, 220)
     zero = Node("dense", "Dense", weights=(weight("kernel", np.zeros((4, 8), np.float32)),))
     panel.set_weights(zero)
     qtbot.wait(20)

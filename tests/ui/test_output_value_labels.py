@@ -9,6 +9,8 @@ from PySide6.QtCore import QRectF
 
 from inspector.ui.panels.outputs import OutputPanel
 
+from ._panel_helpers import shown_panel
+
 
 def label_rects(panel: OutputPanel) -> list[QRectF]:
     """The drawn text of each shown bar's number, in scene coordinates: the item's width
@@ -33,11 +35,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
     np.array([1.0, 0.0, 0.0]),                                                 # a sure class
 ], ids=["confident", "uniform", "one-hot"])
 def test_bar_numbers_lie_inside_the_view(qtbot, size, probs) -> None:
-    panel = OutputPanel()
-    qtbot.addWidget(panel)
-    panel.resize(*size)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown_panel(qtbot, OutputPanel, *size)
     panel.set_outputs({"probs": probs[None].astype(np.float32)})
     qtbot.wait(20)
     view = panel.plot.getPlotItem().getViewBox().sceneBoundingRect()
@@ -52,11 +50,7 @@ def test_bar_numbers_lie_inside_the_view(qtbot, size, probs) -> None:
 
 def test_probability_axis_reads_probabilities(qtbot) -> None:
     """A top probability of 0.24 puts ticks at 0.05 .. 0.3, not "50 .. 300 (x0.001)"."""
-    panel = OutputPanel()
-    qtbot.addWidget(panel)
-    panel.resize(940, 200)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown_panel(qtbot, OutputPanel, 940, 200)
     probs = np.array([0.2386, 0.1417, 0.12, 0.1, 0.09, 0.08, 0.08, 0.06, 0.05, 0.0397])
     panel.set_outputs({"probs": probs[None].astype(np.float32)})
     qtbot.wait(20)
