@@ -47,7 +47,6 @@ def l2_norm(a: np.ndarray) -> float:
     return float(np.sqrt(max(dot_f64(a, a), 0.0)))
 
 
-
 def norms_by_block() -> Callable[[np.ndarray], float]:
     """`l2_norm`, computed once per block of memory among arrays alive together.
 
