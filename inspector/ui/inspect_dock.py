@@ -144,6 +144,7 @@ class InspectDock(QWidget):
         self._choices: weakref.WeakKeyDictionary[Any, InputChoice] = weakref.WeakKeyDictionary()
         self._edit_feeds: list[dict] = []  # feeds sent from editor edits, newest last
         self._pending: dict | None = None  # the newest edit, held while a run is in flight
+        self._shown_input: tuple[Any, Any] | None = None  # (feeds, feature names) on screen
         self.setEnabled(False)
 
     # --- the current tab ---------------------------------------------------------------------
@@ -158,6 +159,7 @@ class InspectDock(QWidget):
         self._edit_feeds, self._pending = [], None
         self._set_status("")  # an error or timing of the previous tab is not this tab's
         self.input_editor.set_inputs([], {})  # the next refresh shows this tab's input
+        self._shown_input = None
         # The input selector shows this tab's own kind, never the closed or previous tab's.
         choice = self._choices.get(tab) if tab is not None else None
         self._show_kind(choice.kind if choice is not None else
@@ -346,7 +348,12 @@ class InspectDock(QWidget):
             names = [n for n in graph.inputs if n in tab.feeds]
             features = {names[0]: self.features} if self.features and len(names) == 1 and \
                 np.asarray(tab.feeds[names[0]]).size == len(self.features) else None
-            self.input_editor.set_inputs([graph.value(n) for n in names], tab.feeds, features)
+            # Each result refreshes the dock; the input on screen is rebuilt only when it is
+            # another input (its plots took 29 ms of the GUI thread per BERT backprop).
+            shown = self._shown_input
+            if shown is None or shown[0] is not tab.feeds or shown[1] != features:
+                self.input_editor.set_inputs([graph.value(n) for n in names], tab.feeds, features)
+                self._shown_input = (tab.feeds, features)
         acts = tab.activations
         parts = [f"{len(acts.values)} activations in {acts.seconds * 1000:.0f} ms"] if acts else []
         if tab.gradients is not None:
