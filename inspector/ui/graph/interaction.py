@@ -76,7 +76,7 @@ class ViewInteraction:
         pos = event.position()
         if self._data is not None and self.minimap.contains(pos):
             self._dragging_minimap = True
-            self.center_on(*self.minimap.to_world(pos, self._overview))
+            self.center_on(*self.minimap.to_world(pos, self._mini_overview))
             return
         self._press = pos
         self._press_t = (self._tx, self._ty)
@@ -85,7 +85,7 @@ class ViewInteraction:
         """Pan by dragging (or move the viewport from the minimap)."""
         pos = event.position()
         if self._dragging_minimap:
-            self.center_on(*self.minimap.to_world(pos, self._overview))
+            self.center_on(*self.minimap.to_world(pos, self._mini_overview))
             return
         if self._press is not None:
             self._tx = self._press_t[0] + pos.x() - self._press.x()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 from inspector.ir.model import Graph, Model
 from inspector.ui.graph import overlays
 from inspector.ui.graph.interaction import ViewInteraction
-from inspector.ui.graph.minimap import Minimap, Overview
+from inspector.ui.graph.minimap import MINIMAP_PIXELS, Minimap, Overview
 from inspector.ui.graph.navigation import Navigator, dimmed_items, item_colors
 from inspector.ui.graph.painter import GraphPainter, PaintState, qcolor
 from inspector.ui.graph.relayout import Request, SceneJobs
@@ -85,7 +85,8 @@ class GraphView(ViewInteraction, QWidget):
         self._color_names: dict[str, RGB] | None = None
         self._legend: list[tuple[str, RGB]] | None = None
         self._state_version = 0
-        self._overview = Overview()
+        self._overview = Overview()  # far zoom: the whole graph as one raster
+        self._mini_overview = Overview(MINIMAP_PIXELS)  # the corner map's own, small raster
         self.minimap = Minimap()
         self._nav: Navigator | None = None
         self._press: QPointF | None = None
@@ -526,9 +527,10 @@ class GraphView(ViewInteraction, QWidget):
             b = data.bounds
             fits = world[0] <= b[0] and world[1] <= b[1] and world[2] >= b[2] and world[3] >= b[3]
             if self.minimap.visible and not fits:
-                self._overview.ensure(data, self.painter, state, (id(data), self._state_version))
-                self.minimap.layout(w, h, self._overview.bounds)
-                self.minimap.paint(p, self._overview, world, pal.frame_border, pal.selection,
+                mini = self._mini_overview
+                mini.ensure(data, self.painter, state, (id(data), self._state_version))
+                self.minimap.layout(w, h, mini.bounds)
+                self.minimap.paint(p, mini, world, pal.frame_border, pal.selection,
                                    pal.overlay_fill)
             if self._legend:
                 overlays.legend(p, self._legend, h, pal)
