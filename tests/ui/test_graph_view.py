@@ -448,3 +448,30 @@ def test_dark_app_palette_greys_out_disabled_text(qtbot) -> None:
     mid, text_base = p.color(QPalette.ColorRole.Mid), p.color(QPalette.ColorRole.Base)
     assert _wcag((mid.red(), mid.green(), mid.blue()),
                  (text_base.red(), text_base.green(), text_base.blue())) >= 4.5
+
+
+def test_minimap_draws_from_its_own_small_raster(view, qtbot, model_dir) -> None:
+    """The corner map has its own small raster, rebuilt when the colours change; the 12-MP
+    far-zoom raster is not built for it. A click on the map still centres the view there."""
+    from inspector.ui.graph.minimap import MINIMAP_PIXELS
+
+    model = load_model(model_dir / "encoder.onnx")
+    view.set_model(model)
+    view.expand_all()
+    view.set_zoom(1.5)
+    view.render_image(900, 1100)
+    mini = view._mini_overview
+    assert mini.image is not None and view.minimap.rect.width() > 0
+    assert mini.image.width() * mini.image.height() <= MINIMAP_PIXELS
+    assert view._overview.image is None  # far zoom never asked for the big raster
+    first = mini.image
+    view.set_node_colors({n.name: (200, 30, 30) for n in model.graph.nodes})
+    view.render_image(900, 1100)
+    assert mini.image is not first  # new colours, new map
+
+    r = view.minimap.rect
+    x0, y0, x1, y1 = mini.bounds
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton,
+                     pos=QPointF(r.left() + r.width() / 2, r.top() + r.height() * 0.9).toPoint())
+    wx0, wy0, wx1, wy1 = view._world_rect()
+    assert abs((wy0 + wy1) / 2 - (y0 + 0.9 * (y1 - y0))) < 0.05 * (y1 - y0)
