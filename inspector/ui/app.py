@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,15 +84,16 @@ def _app() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def preload_loaders(files: list[str]) -> None:
-    """Import the loaders the files will need in a background thread, now.
+def preload_loaders(files: list[str]) -> threading.Thread | None:
+    """Import the loaders the files will need in a background thread, now; the thread.
 
     Importing the ONNX loader imports onnx and ml_dtypes (~0.5 s on 2 cores); started before
     the window is built, much of it overlaps the Qt start-up instead of delaying the graph.
+    A process that returns early must join it first: exiting while the thread is inside a
+    C++ extension's import aborts ("terminate called without an active exception").
     """
     if not files:
-        return
-    import threading
+        return None
 
     def work() -> None:
         from inspector.loaders.registry import loaders
@@ -101,27 +103,36 @@ def preload_loaders(files: list[str]) -> None:
         except Exception:  # noqa: BLE001 - the real load reports any failure properly
             pass
 
-    threading.Thread(target=work, name="preload-loaders", daemon=True).start()
+    thread = threading.Thread(target=work, name="preload-loaders", daemon=True)
+    thread.start()
+    return thread
+
+
+def _settled(code: int, preload: threading.Thread | None) -> int:
+    """`code`, once the preload thread (if any) has finished: for the early exits."""
+    if preload is not None:
+        preload.join(timeout=60)
+    return code
 
 
 def run_app(files: list[str], extra: list[str]) -> int:
     """Open the main window on `files` (or the sample gallery) and run the event loop."""
     ns = _parse(extra)
-    preload_loaders(files)
+    preload = preload_loaders(files)
     if ns.install_desktop or ns.uninstall_desktop:
         from inspector import desktop_install
 
         done = desktop_install.install() if ns.install_desktop else desktop_install.uninstall()
         for p in done:
             print(("installed " if ns.install_desktop else "removed ") + str(p))
-        return 0
+        return _settled(0, preload)
     if ns.self_test:
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from inspector.ui.self_test import self_test
 
-        return self_test(_app(), ns.screenshot or "model-inspector-self-test.png",
-                         convert=not ns.no_convert)
+        return _settled(self_test(_app(), ns.screenshot or "model-inspector-self-test.png",
+                                  convert=not ns.no_convert), preload)
 
     app = _app()
     from inspector.ui.single_instance import InstanceServer, send_to_running
@@ -129,7 +140,7 @@ def run_app(files: list[str], extra: list[str]) -> int:
     absolute = [str(Path(f).resolve()) for f in files]
     if not ns.new_instance and absolute and send_to_running(absolute):
         print(f"model-inspector: opened in the running window: {', '.join(absolute)}")
-        return 0
+        return _settled(0, preload)
     from inspector.ui.main_window import MainWindow
 
     window = MainWindow(QSettings())
@@ -147,5 +158,5 @@ def run_app(files: list[str], extra: list[str]) -> int:
         window.open_compare(*ns.compare)
     code = app.exec()
     server.close()
-    return int(code)
+    return _settled(int(code), preload)
 

@@ -53,6 +53,34 @@ def test_second_process_hands_its_file_to_the_running_window(qtbot, main_window,
     server.close()
 
 
+def test_handing_off_waits_for_the_loader_preload(qapp, monkeypatch):
+    """A second launch returns only once its background import of the loaders is done:
+    exiting in the middle of importing onnx aborted the process ("terminate called without
+    an active exception", exit -6) when the hand-off was quicker than the import."""
+    import threading
+
+    import inspector.loaders.registry as registry
+    import inspector.ui.single_instance as single_instance
+    from inspector.ui.app import run_app
+
+    real = registry.loaders
+
+    def slow_loaders(*a, **kw):  # the import as long as it takes on a cold start
+        time.sleep(0.4)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(registry, "loaders", slow_loaders)
+    monkeypatch.setattr(single_instance, "send_to_running", lambda files: True)
+    names = qapp.organizationName(), qapp.applicationName(), qapp.desktopFileName()
+    try:
+        assert run_app([str(SAMPLES_DIR / "iris_mlp.onnx")], []) == 0
+    finally:
+        qapp.setOrganizationName(names[0])
+        qapp.setApplicationName(names[1])
+        qapp.setDesktopFileName(names[2])
+    assert not [t for t in threading.enumerate() if t.name == "preload-loaders" and t.is_alive()]
+
+
 def test_no_running_instance_means_send_fails(tmp_path, monkeypatch, qapp):
     from inspector.ui.single_instance import send_to_running
 
