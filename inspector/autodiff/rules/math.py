@@ -64,14 +64,9 @@ def _div(ctx: OpCtx, gys: Sequence[Grad]) -> list[Grad]:
     a, b = ctx.x
     if not (is_float(a) and is_float(b)):
         return [None, None]  # integer division has no gradient
-    if np.size(b) == 1 and np.shape(a) == np.shape(g) and g.size > 1:
-        # A scalar divisor (GELU's sqrt 2, attention's sqrt d): d/db = -sum(g * a) / b^2,
-        # summed without the product arrays.
-        b2 = np.float64(np.asarray(b).reshape(-1)[0]) ** 2
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            db = np.asarray(np.float64(-dot_f64(g, a)) / b2).astype(np.result_type(g, a, b))
-        return [unbroadcast(g / b, np.shape(a)), db.reshape(np.shape(b))]
-    return [unbroadcast(g / b, np.shape(a)), unbroadcast(-g * a / (b * b), np.shape(b))]
+    # d/db = -sum(g * a) / b^2 over b's broadcast axes, where b is constant: one summed
+    # product (a scalar divisor such as GELU's sqrt 2 or attention's sqrt d: no product array).
+    return [unbroadcast(g / b, np.shape(a)), -_sum_product(g, a, np.shape(b)) / (b * b)]
 
 
 @vjp_rule("Pow")
